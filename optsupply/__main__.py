@@ -1,0 +1,5 @@
+import sys
+
+from optsupply.cli import main
+
+sys.exit(main())

@@ -1,0 +1,118 @@
+"""The ``optsupply`` command line: a thin layer over the Python API.
+
+Each sub-command parses its arguments, calls one API function and prints or
+writes the result. Exit codes (SPEC §5): 0 success, 1 no plan, 2 bad input or
+usage. Errors are printed as one message per problem; ``--debug`` shows the
+traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from typing import Callable, Sequence
+
+from optsupply.errors import OptsupplyError, ScenarioError
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+
+_EPILOG = """\
+examples:
+  optsupply validate instances/small          check a scenario, list every problem
+  optsupply generate --size small --seed 1 my-scenario
+                                               write a realistic synthetic scenario
+
+A scenario is a folder with scenario.toml and CSV tables, or one .xlsx
+workbook; see the README's format reference.
+exit codes: 0 ok, 1 no plan, 2 bad input or usage
+"""
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from optsupply.scenario import validate
+
+    report = validate(args.scenario)
+    if report.problems:
+        print(report.format(max_per_kind=args.max_per_kind), file=sys.stderr if report.errors else sys.stdout)
+    if report.errors:
+        return EXIT_BAD_INPUT
+    print(f"{args.scenario}: valid ({len(report.warnings)} warning{'s' * (len(report.warnings) != 1)})")
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from optsupply.generate import generate
+
+    scenario = generate(args.size, seed=args.seed)
+    path = scenario.save(args.out, overwrite=args.force)
+    print(f"wrote {args.size} scenario (seed {args.seed}) to {path}: {scenario!r}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optsupply",
+        description="Plan launches, stock, advertising and routes for new products together.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a scenario and list every problem at once",
+                       description="Check a scenario folder or .xlsx workbook. Every problem is listed with "
+                                   "its file, row (header = row 1), column and what is wrong. "
+                                   "Exit 0 if valid (warnings allowed), 2 if it has errors.")
+    p.add_argument("scenario", help="scenario folder (scenario.toml + CSV) or .xlsx workbook")
+    p.add_argument("--max-per-kind", type=int, default=20, metavar="N",
+                   help="show at most N rows of each kind of problem (default 20; the rest are counted)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("generate", help="write a synthetic scenario of a given size",
+                       description="Write a realistic synthetic scenario (with history) to OUT. The same size and "
+                                   "seed always give the same files, byte for byte.")
+    p.add_argument("--size", choices=["tiny", "small", "medium", "large"], required=True,
+                   help="tiny ≈ 3 products, small ≈ 12, medium ≈ 60, large ≈ 250 (see README)")
+    p.add_argument("--seed", type=int, required=True, help="random seed (a whole number)")
+    p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ScenarioError as exc:
+        print(exc.report.format(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OptsupplyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never show a planner a traceback unless asked
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_NO_PLAN
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
