@@ -51,6 +51,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from optsupply.schema import format_reference, write_reference
+
+    if args.write:
+        write_reference(args.write)
+        print(f"updated the format reference in {args.write}")
+    else:
+        print(format_reference(), end="")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optsupply",
@@ -80,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
+                       description="Print the scenario format reference as Markdown: every setting of scenario.toml "
+                                   "and every column of every table, with type, unit, default and allowed values.")
+    p.add_argument("--write", metavar="README", help="replace the reference between the markers in this file")
+    p.set_defaults(func=_cmd_schema)
     return parser
 
 
