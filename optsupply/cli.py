@@ -12,15 +12,17 @@ import argparse
 import logging
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable, Sequence
 
-from optsupply.errors import OptsupplyError, ScenarioError
+from optsupply.errors import OptsupplyError, ScenarioError, UsageError
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
 
 _EPILOG = """\
 examples:
   optsupply validate instances/small          check a scenario, list every problem
+  optsupply solve instances/tiny --out plan   plan it and write the plan folder
   optsupply generate --size small --seed 1 my-scenario
                                                write a realistic synthetic scenario
 
@@ -49,6 +51,43 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     path = scenario.save(args.out, overwrite=args.force)
     print(f"wrote {args.size} scenario (seed {args.seed}) to {path}: {scenario!r}")
     return EXIT_OK
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from optsupply.optimize import solve
+    from optsupply.scenario import Scenario
+
+    scenario = Scenario.load(args.scenario)
+    for w in scenario.warnings:
+        print(w, file=sys.stderr)
+    out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-plan")
+    _check_out(out, Path(args.scenario), args.force)
+    print(f"solving {scenario!r}", file=sys.stderr)
+    plan = solve(scenario, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads, seed=args.seed,
+                 log=None if args.quiet else sys.stderr)
+    k = plan.kpis
+    if k["status"] not in ("optimal", "time_limit") or k.get("profit") is None:
+        print(f"no plan: the solver reported '{k['status']}' ({k.get('message', '')})", file=sys.stderr)
+        return EXIT_NO_PLAN
+    plan.save(out, overwrite=True)
+    gap = k.get("mip_gap")
+    print(f"{k['status']}: profit {k['profit']:,.2f}, best bound {k['best_bound']:,.2f}"
+          f"{'' if gap is None else f', gap {gap:.4%}'}; {k['launched']} launches, fill rate {k['fill_rate']:.1%}; "
+          f"plan written to {out}")
+    return EXIT_OK
+
+
+def _check_out(out: Path, scenario: Path, force: bool) -> None:
+    """Refuse output folders that would overwrite inputs or someone else's files."""
+    src = scenario.resolve()
+    src_dir = src if src.is_dir() else src.parent
+    target = out.resolve()
+    if target == src_dir or src_dir in target.parents:
+        raise UsageError(f"--out {out} is inside the scenario folder {scenario}; write the plan somewhere else")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        is_plan = (target / "kpis.json").is_file()
+        if not (force or is_plan):
+            raise UsageError(f"--out {out} exists and is not a plan folder (use --force to replace it)")
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -91,6 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("solve", help="plan launches, stock, ads and routes for a scenario",
+                       description="Build and solve the joint plan with HiGHS and write the plan folder "
+                                   "(kpis.json and one CSV per table). Progress (incumbent and bound) is "
+                                   "shown as HiGHS reports it. Exit 0 with a plan (optimal or time-limited), "
+                                   "1 when no plan exists, 2 for bad input.")
+    p.add_argument("scenario", help="scenario folder or .xlsx workbook")
+    p.add_argument("--out", metavar="DIR", help="plan folder to write (default: SCENARIO-plan next to the current folder)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds (default: scenario's [solver] time_limit, else 300)")
+    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default: scenario's, else 0.005)")
+    p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
+    p.add_argument("--seed", type=int, metavar="N", help="solver random seed")
+    p.add_argument("--force", action="store_true", help="replace --out even if it is not a plan folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not show the solver's progress log")
+    p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
                        description="Print the scenario format reference as Markdown: every setting of scenario.toml "

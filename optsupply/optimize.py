@@ -1,0 +1,80 @@
+"""One call from a scenario to a plan: prepare, build, solve, extract, clean.
+
+>>> import optsupply as ops
+>>> plan = ops.solve(ops.Scenario.load("instances/tiny"), time_limit=60)
+>>> plan.kpis["profit"], plan.launches
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from optsupply.model import build_model, prepare
+from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
+from optsupply.scenario import Scenario
+from optsupply.solve import OPTIMAL, TIME_LIMIT, SolveOptions, solve_model
+
+logger = logging.getLogger(__name__)
+
+
+def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
+    """Plan ``scenario`` (a :class:`Scenario` or a path to one).
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        The scenario; a path is loaded (and validated) first.
+    **options
+        :class:`~optsupply.solve.SolveOptions` fields: ``time_limit``, ``mip_gap``,
+        ``threads``, ``seed``, ``presolve``, ``log`` (a stream for HiGHS's progress
+        log), ``highs_options``. Missing ones come from the scenario's ``[solver]``.
+
+    Returns
+    -------
+    Plan
+        ``plan.kpis["status"]`` is ``optimal`` or ``time_limit`` when the plan has
+        tables; ``infeasible``, ``unbounded`` or ``error`` when no plan exists.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
+    opts = SolveOptions.from_scenario(sc.settings, **options)
+    t0 = time.perf_counter()
+    logger.info("building the model of %s", sc.name)
+    data = prepare(sc)
+    model, data = build_model(sc, data)
+    build_seconds = time.perf_counter() - t0
+    logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
+    result = solve_model(model, opts)
+    common = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(result.solve_seconds, 3),
+              "best_bound": result.best_bound, "solver": f"HiGHS {result.solver_version}", "scenario": sc.name}
+    if not result.has_solution:
+        return empty_plan(result.status, sc.name, mip_gap=None, message=result.message or result.termination, **common)
+    plan, ev = extract_plan(model, data, sc)
+    profit = ev["profit"]
+    if result.objective is not None and abs(profit - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
+        logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
+    status = result.status
+    if status == OPTIMAL or status == TIME_LIMIT:
+        pass
+    plan.kpis = {
+        "status": status,
+        "profit": profit,
+        "revenue": ev["revenue"],
+        "costs": ev["costs"],
+        "salvage": ev["salvage"],
+        "objective": profit,
+        "best_bound": result.best_bound,
+        "mip_gap": mip_gap(profit, result.best_bound),
+        "units_sold": ev["units_sold"],
+        "potential_demand": ev["potential_demand"],
+        "fill_rate": ev["fill_rate"],
+        "launched": ev["launched"],
+        "build_seconds": common["build_seconds"],
+        "solve_seconds": common["solve_seconds"],
+        "solver_objective": result.objective,
+        "solver": common["solver"],
+        "scenario": sc.name,
+    }
+    return plan
