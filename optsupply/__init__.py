@@ -5,14 +5,29 @@
 >>> plan = ops.solve(scenario, time_limit=60)
 >>> plan.kpis["profit"]
 502.75
+
+The optimizer (Pyomo, HiGHS) is imported on first use of :func:`solve` or
+:class:`Plan`, so reading and validating scenarios stays fast.
 """
 
+from typing import Any
+
 from optsupply.errors import OptsupplyError, Problem, Report, ScenarioError, UsageError
-from optsupply.optimize import solve
-from optsupply.plan import Plan
 from optsupply.scenario import Scenario, validate
 
 __version__ = "0.1.0"
+
+_LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'optsupply' has no attribute {name!r}")
+
 
 __all__ = ["Scenario", "Plan", "solve", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
            "UsageError", "__version__"]

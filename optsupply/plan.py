@@ -217,7 +217,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
             u = uplift.get((p, c, t), 0.0) * scale.get((p, t), 0.0)
             if u > 0:  # never above the true curve (the PWL is below it; guard rounding)
                 u = min(u, float(hill(eff, pars["max_uplift"], pars["half_saturation"], pars["shape"])))
-            if x > ZERO or u > ZERO:
+            if x > ZERO or u > ZERO or eff > ZERO:
                 adv_rows.append((p, c, t, x, eff, u))
 
     lane_vol: dict[tuple, float] = defaultdict(float)

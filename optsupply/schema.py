@@ -158,7 +158,7 @@ TABLES: tuple[Table, ...] = (
         "seasonality",
         "Multiplies launch-curve demand of a category in a period (default 1).",
         (
-            Column("category", "str", "category id", required=True, ref="categories"),
+            Column("category", "str", "category id (of a product in products.csv)", required=True),
             Column("period", "int", "period", unit="period", required=True, period="horizon"),
             Column("index", "float", "seasonal multiplier", unit="factor", required=True, lower=0.0),
         ),

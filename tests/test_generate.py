@@ -1,0 +1,400 @@
+"""Synthetic scenarios: determinism, dimensions, clean validation and realistic structure.
+
+The default run covers ``tiny`` and ``small``; everything that touches
+``medium`` or ``large`` is marked ``slow`` (run it with ``pytest -m slow``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optsupply as ops
+from optsupply.cli import main as cli_main
+from optsupply.generate import (LAYOUT, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
+                                hill_best_average)
+from tests.conftest import INSTANCES, ROOT
+
+FAST_SIZES = ["tiny", "small"]
+SLOW_SIZES = [pytest.param("medium", marks=pytest.mark.slow), pytest.param("large", marks=pytest.mark.slow)]
+ALL_SIZES = FAST_SIZES + SLOW_SIZES
+
+
+# --------------------------------------------------------------------------- fixtures and helpers
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory):
+    """``size -> (folder written by save, scenario loaded back from it)``, generated once per module."""
+    cache: dict[str, tuple[Path, ops.Scenario]] = {}
+
+    def get(size: str) -> tuple[Path, ops.Scenario]:
+        if size not in cache:
+            folder = generate(size, seed=1).save(tmp_path_factory.mktemp(size) / "scenario")
+            cache[size] = (folder, ops.Scenario.load(folder))
+        return cache[size]
+
+    return get
+
+
+def file_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def curve_by_age(sc: ops.Scenario) -> dict[str, np.ndarray]:
+    """Launch curve of each new product summed over regions, ages 0..H-1 (unlisted ages are zero)."""
+    lc = sc.launch_curve.groupby(["product", "age"])["demand"].sum()
+    out = {}
+    for product, s in lc.groupby(level=0):
+        out[product] = s.droplevel(0).reindex(range(sc.periods), fill_value=0.0).to_numpy()
+    return out
+
+
+def is_rise_then_fall(v: np.ndarray) -> bool:
+    """Weakly up to a peak after age 0, weakly down after it, and lower at the end than at the peak."""
+    k = int(np.argmax(v))
+    return 0 < k < len(v) - 1 and v[0] < v[k] and v[-1] < v[k] \
+        and bool((np.diff(v[: k + 1]) >= 0).all()) and bool((np.diff(v[k:]) <= 0).all())
+
+
+# --------------------------------------------------------------------------- sizes and determinism
+
+
+def test_sizes_are_the_documented_dimensions() -> None:
+    assert SIZES == {
+        "tiny": {"products": 3, "warehouses": 2, "regions": 2, "periods": 6, "channels": 1},
+        "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
+        "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
+        "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},
+    }
+    assert set(LAYOUT) == set(SIZES)
+
+
+def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
+    a = generate("tiny", seed=7).save(tmp_path / "a")
+    b = generate("tiny", seed=7).save(tmp_path / "b")
+    assert file_bytes(a) == file_bytes(b)
+
+
+def test_same_seed_gives_identical_files_across_processes(tmp_path: Path) -> None:
+    """Two fresh interpreters with different hash seeds write the same bytes (no set/dict order leaks)."""
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"small-{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-m", "optsupply", "generate", "--size", "small", "--seed", "3", str(out)],
+                       check=True, cwd=ROOT, env=env, capture_output=True)
+        outs.append(file_bytes(out))
+    assert outs[0] == outs[1]
+    assert {"scenario.toml", "products.csv", "demand.csv", "launch_curve.csv", "history.csv"} <= set(outs[0])
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_different_seeds_differ(size: str, tmp_path: Path) -> None:
+    a = file_bytes(generate(size, seed=1).save(tmp_path / "a"))
+    b = file_bytes(generate(size, seed=2).save(tmp_path / "b"))
+    assert a["products.csv"] != b["products.csv"]
+    assert a["demand.csv"] != b["demand.csv"]
+    assert a["history.csv"] != b["history.csv"]
+
+
+def test_cli_generate_writes_a_valid_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "gen"
+    assert cli_main(["generate", "--size", "tiny", "--seed", "5", str(out)]) == 0
+    assert "wrote tiny scenario (seed 5)" in capsys.readouterr().out
+    assert cli_main(["validate", str(out)]) == 0
+    assert file_bytes(out) == file_bytes(generate("tiny", seed=5).save(tmp_path / "api"))
+
+
+def test_bad_size_or_seed_is_a_usage_error() -> None:
+    with pytest.raises(ops.UsageError, match="unknown size 'huge'"):
+        generate("huge", seed=1)
+    with pytest.raises(ops.UsageError, match="seed"):
+        generate("tiny", seed=-1)
+
+
+@pytest.mark.parametrize("size", ALL_SIZES)
+def test_dimensions_match_sizes(size: str, saved) -> None:
+    _, sc = saved(size)
+    dims = SIZES[size]
+    assert len(sc.products) == dims["products"]
+    assert len(sc.warehouses) == dims["warehouses"]
+    assert sc.periods == dims["periods"]
+    assert len(sc.channels) == dims["channels"]
+    regions = set(sc.lanes["region"])
+    assert len(regions) == dims["regions"]
+    assert set(sc.demand["region"]) == regions and set(sc.launch_curve["region"]) == regions
+    assert sc.products["category"].nunique() == LAYOUT[size]["categories"]
+    assert sc.products["brand"].nunique() == LAYOUT[size]["brands"]
+    share_new = (sc.products["status"] == "new").mean()
+    assert 0.25 <= share_new <= 0.40
+    # every active product has demand rows; only rows of zero demand are left out of the full grid
+    active = set(sc.products.loc[sc.products["status"] == "active", "product"])
+    assert set(sc.demand["product"]) == active
+    assert len(sc.demand) <= len(active) * dims["regions"] * dims["periods"]
+    assert (sc.demand["demand"] > 0).mean() > 0.99
+
+
+@pytest.mark.parametrize("size", ALL_SIZES)
+def test_generated_scenario_loads_without_errors_or_warnings(size: str, saved) -> None:
+    folder, sc = saved(size)
+    report = ops.validate(folder)
+    assert report.problems == []
+    assert sc.warnings == []
+    # the returned scenario and the one loaded back from its files are the same
+    original = generate(size, seed=1)
+    assert original.settings == sc.settings
+    for name, df in original.tables():
+        pd.testing.assert_frame_equal(df, getattr(sc, name), check_exact=True, obj=name)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_settings(saved) -> None:
+    _, sc = saved("small")
+    s = sc.settings
+    assert s["horizon.start"] == "2027-01-04" and s["horizon.freq"] == "W-MON"
+    assert 1 <= s["launch.max_per_period"] < sc.periods
+    assert 0 < s["finance.max_inventory_value"] < math.inf
+    assert 0 < s["advertising.total_budget"] < math.inf
+    # generous: the stock owned at the start is worth far less than the cap
+    cost = sc.products.set_index("product")["unit_cost"]
+    owned = (sc.initial_stock["units"] * sc.initial_stock["product"].map(cost)).sum()
+    assert owned <= 0.5 * s["finance.max_inventory_value"]
+    for key in ("solver.time_limit", "solver.mip_gap", "solver.threads", "solver.seed"):
+        assert s[key] is not None
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_response_curves_have_both_characters(size: str, saved) -> None:
+    _, sc = saved(size)
+    r = sc.response
+    assert (r["shape"] > 1).any(), "some S-shaped response curves"
+    assert (r["shape"] <= 1).any(), "some concave response curves"
+    assert ((r["carryover"] > 0) & (r["carryover"] < 1)).any(), "some carryover"
+    assert (r["half_saturation"] > 0).all() and (r["max_uplift"] > 0).all()
+
+
+@pytest.mark.parametrize("size", ["small", pytest.param("medium", marks=pytest.mark.slow)])
+def test_advertising_pays_for_some_products_not_all(size: str, saved) -> None:
+    """The best steady-state return on ad spend is above 1 for some response rows and below 1 for others."""
+    _, sc = saved(size)
+    p = sc.products.set_index("product")
+    r = sc.response
+    margin = r["product"].map(p["price"] - p["unit_cost"]).to_numpy()
+    ret = np.array([best_ad_return(m, row.max_uplift, row.half_saturation, row.shape, row.carryover)
+                    for m, row in zip(margin, r.itertuples(), strict=True)])
+    assert (ret > 1).any() and (ret < 1).any(), ret
+    # the closed form of the Hill curve's best average agrees with a brute-force search
+    u = np.linspace(1e-4, 20, 200_001)
+    for s in (1.0, 1.5, 2.0, 3.0):
+        assert hill_best_average(s) == pytest.approx(np.max(u ** (s - 1) / (1 + u ** s)), rel=1e-3)
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_every_region_has_lanes_priced_by_distance(size: str, saved) -> None:
+    _, sc = saved(size)
+    lanes = sc.lanes.groupby("region").size()
+    assert len(lanes) == SIZES[size]["regions"]
+    assert (lanes >= min(2, SIZES[size]["warehouses"])).all()
+    assert (sc.lanes["cost_per_unit"] > 0).all()
+    assert sc.lanes["cost_per_unit"].nunique() > 1
+    assert set(sc.lanes["warehouse"]) == set(sc.warehouses["warehouse"]), "every warehouse serves a region"
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_launch_curves_rise_then_fall(size: str, saved) -> None:
+    _, sc = saved(size)
+    curves = curve_by_age(sc)
+    assert set(curves) == set(sc.products.loc[sc.products["status"] == "new", "product"])
+    for product, v in curves.items():
+        assert is_rise_then_fall(v), (product, v)
+
+
+def test_launch_curve_peaks_differ_between_categories(saved) -> None:
+    _, sc = saved("small")
+    category = sc.products.set_index("product")["category"]
+    peaks: dict[str, set[int]] = {}
+    for product, v in curve_by_age(sc).items():
+        peaks.setdefault(category[product], set()).add(int(np.argmax(v)))
+    assert len(peaks) >= 2
+    assert all(len(v) == 1 for v in peaks.values()), "one Bass curve shape per category"
+    assert len({min(v) for v in peaks.values()}) >= 2, peaks
+
+
+def test_bass_parameters_put_the_peak_where_asked() -> None:
+    ages = np.arange(40)
+    for peak, ratio in ((1, 5.0), (4, 12.0), (11, 20.0)):
+        p, q = bass_parameters(peak + 0.5, ratio)
+        assert q / p == pytest.approx(ratio)
+        assert int(np.argmax(bass_curve(ages, p, q))) == peak
+        assert bass_curve(np.arange(10_000), p, q).sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_new_products_have_curves_and_no_history(size: str, saved) -> None:
+    _, sc = saved(size)
+    new = set(sc.products.loc[sc.products["status"] == "new", "product"])
+    assert new and not (new & set(sc.demand["product"])) and not (new & set(sc.history["product"]))
+    assert new == set(sc.launch_curve["product"])
+    assert (sc.launch_curve["age"] < sc.periods).all()
+    assert (sc.launch_curve["demand_sd"] > 0).all() and (sc.demand["demand_sd"] > 0).any()
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_history_is_past_and_covers_active_products(size: str, saved) -> None:
+    _, sc = saved(size)
+    h = sc.history
+    assert (h["period"] < 0).all()
+    assert h["period"].min() == -LAYOUT[size]["history_periods"]
+    active = set(sc.products.loc[sc.products["status"] == "active", "product"])
+    assert set(h["product"]) == active
+    assert (h["units"] == np.round(h["units"])).all()
+    assert (h["ad_spend"] > 0).any()
+
+
+def test_history_matches_the_forecast_level(saved) -> None:
+    """Products with long history sell in the past about what demand.csv forecasts (same level and season)."""
+    _, sc = saved("small")
+    hist = sc.history.groupby("product")["units"].mean() * sc.history["region"].nunique()
+    first = sc.history.groupby("product")["period"].min()
+    mature = first[first == first.min()].index
+    fc = sc.demand.groupby("product")["demand"].sum() / sc.periods
+    ratio = hist[mature] / fc[mature]
+    assert len(mature) >= 3
+    # levels span a wide range across products, yet history and forecast agree per product
+    assert fc[mature].max() / fc[mature].min() > 2
+    assert np.corrcoef(np.log(hist[mature]), np.log(fc[mature]))[0, 1] > 0.8
+    assert ratio.between(0.5, 2.0).all(), ratio
+
+
+def test_history_shows_take_off_of_recent_launches(saved) -> None:
+    """Analogs: active products launched inside the history window, rising then falling like a Bass curve."""
+    _, sc = saved("small")
+    h = sc.history.groupby(["product", "period"])["units"].sum()
+    first = h.reset_index().groupby("product")["period"].min()
+    analogs = first[first > -LAYOUT["small"]["history_periods"]].index
+    assert len(analogs) >= 1
+    new_categories = set(sc.products.loc[sc.products["status"] == "new", "category"])
+    analog_categories = set(sc.products.set_index("product").loc[analogs, "category"])
+    assert new_categories & analog_categories, "some new products have an analog in their category"
+    # aligned by age and normalised, the take-off peaks after the launch period and then declines
+    rows = []
+    for p in analogs:
+        s = h[p].to_numpy()
+        assert len(s) >= 4, "history from the launch to at least two periods past the peak"
+        rows.append(s[:4] / s.sum())
+    mean = np.mean(rows, axis=0)
+    k = int(np.argmax(mean))
+    assert mean[0] < mean[k]
+    assert all(h[p].iloc[-1] < h[p].max() for p in analogs)
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_supply_terms(size: str, saved) -> None:
+    _, sc = saved(size)
+    s = sc.supply
+    assert s["lead_time"].between(0, 4).all() and (s["lead_time"] < sc.periods).all()
+    assert set(s["product"]) == set(sc.products["product"])
+    assert (s["min_order"] <= s["max_order"]).all()
+    assert (s["order_cost"] > 0).all()
+    if size == "small":
+        assert (s["min_order"] > 0).any() and np.isfinite(s["max_order"]).any() and np.isinf(s["max_order"]).any()
+        assert (s["activation_cost"] > 0).any() and (s["activation_cost"] == 0).any()
+        assert s["lead_time"].nunique() > 1
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_product_economics(size: str, saved) -> None:
+    _, sc = saved(size)
+    p = sc.products
+    margin = 1 - p["unit_cost"] / p["price"]
+    assert margin.between(0.19, 0.61).all()
+    ratio = p["holding_cost"] / p["unit_cost"]
+    assert ratio.between(0.009, 0.031).all()
+    assert (p["salvage_value"] < p["unit_cost"]).all()
+    assert p["featured_lift"].between(0.1, 0.5).all()
+    new = p[p["status"] == "new"]
+    assert (new["launch_cost"] > 0).all()
+    assert (new["launch_earliest"] <= new["launch_latest"]).all()
+    assert (p["volume"] > 0).all() and p["volume"].nunique() > 1
+    if size == "small":
+        assert (p["lost_sale_cost"] > 0).any() and (p["lost_sale_cost"] == 0).any()
+        assert p["must_launch"].any()
+        assert not p.loc[p["status"] == "active", "must_launch"].any()
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_new_categories_and_brands_have_onboarding_terms(size: str, saved) -> None:
+    _, sc = saved(size)
+    p = sc.products
+    for table, key in ((sc.categories, "category"), (sc.brands, "brand")):
+        all_new = p.groupby(key)["status"].agg(lambda s: (s == "new").all())
+        new_ids = set(all_new[all_new].index)
+        assert set(table[key]) == new_ids
+        counts = p.groupby(key).size()
+        for _, row in table.iterrows():
+            assert row["onboarding_cost"] > 0
+            assert 1 <= row["min_products"] <= counts[row[key]]
+    if size == "small":
+        assert len(sc.categories) >= 1 and len(sc.brands) >= 1
+        # a must-launch product never forces a minimum number of launches elsewhere
+        must = p[p["must_launch"]]
+        assert not must["category"].isin(sc.categories["category"]).any()
+        assert not must["brand"].isin(sc.brands["brand"]).any()
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_seasonality_slots_and_capacities(size: str, saved) -> None:
+    _, sc = saved(size)
+    H = sc.periods
+    season = sc.seasonality
+    assert set(season["category"]) == set(sc.products["category"])
+    assert len(season) == H * sc.products["category"].nunique()
+    assert (season["index"] > 0).all() and season.groupby("category")["index"].std().gt(0).all()
+    assert list(sc.slots["period"]) == list(range(H)) and (sc.slots["slots"] >= 1).all()
+    assert np.isfinite(sc.warehouses["storage_capacity"]).all()
+    assert np.isfinite(sc.warehouses["throughput_capacity"]).all()
+    # stock owned at the start uses at most half of each warehouse's storage (always feasible)
+    vol = sc.products.set_index("product")["volume"]
+    owned = pd.concat([sc.initial_stock[["product", "warehouse", "units"]],
+                       sc.pipeline[["product", "warehouse", "units"]]])
+    used = (owned["units"] * owned["product"].map(vol)).groupby(owned["warehouse"]).sum()
+    cap = sc.warehouses.set_index("warehouse")["storage_capacity"]
+    assert (used <= 0.5 * cap[used.index] + 1e-9).all()
+
+
+# --------------------------------------------------------------------------- shipped instances (slow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_shipped_instances_are_seed_1(size: str, tmp_path: Path) -> None:
+    shipped = INSTANCES / size
+    assert file_bytes(shipped) == file_bytes(generate(size, seed=1).save(tmp_path / size))
+
+
+@pytest.mark.slow
+def test_large_loads_within_budget() -> None:
+    """Loading + validating instances/large takes at most 3 s and 1 GB (see benchmarks/load_validate.py).
+
+    CPU time is asserted, not wall time, so that other work on a shared machine does not fail the test.
+    """
+    code = ("import resource, time; import optsupply as ops; c = time.process_time(); "
+            "ops.Scenario.load('instances/large'); "
+            "print(time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    best = math.inf
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
+        seconds, rss_kb = out.stdout.split()
+        best = min(best, float(seconds))
+        assert int(rss_kb) < 1024 * 1024
+    assert best <= 3.0
