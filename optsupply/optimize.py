@@ -15,7 +15,7 @@ from typing import Any
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solve import OPTIMAL, TIME_LIMIT, SolveOptions, solve_model
+from optsupply.solver import OPTIMAL, TIME_LIMIT, SolveOptions, solve_model
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
     scenario : Scenario or path
         The scenario; a path is loaded (and validated) first.
     **options
-        :class:`~optsupply.solve.SolveOptions` fields: ``time_limit``, ``mip_gap``,
+        :class:`~optsupply.solver.SolveOptions` fields: ``time_limit``, ``mip_gap``,
         ``threads``, ``seed``, ``presolve``, ``log`` (a stream for HiGHS's progress
         log), ``highs_options``. Missing ones come from the scenario's ``[solver]``.
 

@@ -277,7 +277,7 @@ def _derive_bounds(d: ModelData) -> None:
                 continue
             if d.max_order[p, w] <= 0:
                 continue
-            bound = min(d.max_order[p, w], need + extra)
+            bound = min(d.max_order[p, w], need + extra, _capacity_room(d, p, w))
             if d.min_order[p, w] > bound:
                 if d.min_order[p, w] > d.max_order[p, w]:
                     continue
@@ -298,6 +298,13 @@ def _derive_bounds(d: ModelData) -> None:
                     continue
                 d.ship.append((p, w, r, t))
                 d.ship_bound[p, w, r, t] = min(pot, cap, thr)
+
+
+def _capacity_room(d: ModelData, p: str, w: str) -> float:
+    """Most units of p one receipt can bring into w: what fits in storage plus what leaves that period."""
+    if d.volume[p] <= 0:
+        return math.inf
+    return (d.storage[w] + d.throughput[w]) / d.volume[p]
 
 
 def _salvage_room(d: ModelData, p: str, w: str) -> float:

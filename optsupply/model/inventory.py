@@ -82,6 +82,9 @@ def add_inventory(m: pyo.ConcreteModel, d: ModelData, lot_sizing_window: int = L
     ship_cap: dict[tuple[str, str, int], float] = defaultdict(float)
     for (p, w, r, t), ub in d.ship_bound.items():
         ship_cap[p, w, t] += ub
+    for (p, w, t), ub in ship_cap.items():  # all regions together are limited by throughput
+        if d.volume[p] > 0:
+            ship_cap[p, w, t] = min(ub, d.throughput[w] / d.volume[p])
     ls_rows = []
     for p, w, t in setups if d.strong else ():
         arrival = t + d.lead[p, w]
