@@ -8,6 +8,7 @@ collects all of them in one pass into a :class:`Report`; loading raises
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -84,9 +85,11 @@ class Report:
     def format(self, max_per_kind: int = 20) -> str:
         """Human-readable listing; long runs of one kind of problem are shortened.
 
-        Problems are grouped by (file, column, severity, message text without numbers)
-        and at most ``max_per_kind`` of each group are shown, with a count of the rest.
+        Problems are grouped by (file, column, severity, message text without the numbers
+        and quoted values in it) and at most ``max_per_kind`` of each group are shown, with a count
+        of the rest.
         """
+        max_per_kind = max(0, max_per_kind)
         groups: dict[tuple, list[Problem]] = defaultdict(list)
         for p in self.problems:
             groups[(p.severity, p.file, p.column, _kind(p.message))].append(p)
@@ -103,7 +106,10 @@ class Report:
 
 
 def _kind(message: str) -> str:
-    return "".join(ch for ch in message.split(":")[0] if not ch.isdigit())
+    """What a message says without the values it quotes: ``'x' is not a number`` and
+    ``'1,5' is not a number`` are one kind, so are ``negative value -1`` and ``-0.5``."""
+    head = re.sub(r"'[^']*'", "''", message).split(":")[0]
+    return re.sub(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|\.\d+|inf)", "#", head)
 
 
 class OptsupplyError(Exception):
