@@ -57,6 +57,7 @@ class ModelData:
     # demand
     base: dict[tuple[str, str, int], float]  # active products: demand.csv
     curve: dict[tuple[str, str], np.ndarray]  # new products: demand by age 0..H-1, before seasonality
+    shape: dict[str, np.ndarray]  # new products whose regional curves are one shape times a share: Σ_r curve
     season: dict[str, np.ndarray]  # category -> index by period
     share: dict[tuple[str, str], float]  # (p, r) -> share of the product's demand
     regions_of: dict[str, list[str]]
@@ -105,9 +106,16 @@ class ModelData:
     def base_new(self, p: str, r: str, t: int, tau: int) -> float:
         """Base demand of new product p in (r, t) if it launches at tau."""
         age = t - tau
-        if age < 0:
+        if age < 0 or (p, r) not in self.curve:
             return 0.0
         return float(self.curve[p, r][age] * self.season[self.category[p]][t])
+
+    def total_new(self, p: str, t: int, tau: int) -> float:
+        """Σ_r base demand of a separable new product p at t if it launches at tau."""
+        age = t - tau
+        if age < 0:
+            return 0.0
+        return float(self.shape[p][age] * self.season[self.category[p]][t])
 
 
 def _records(df, *cols):  # noqa: ANN001, ANN202 - tiny helper
@@ -205,7 +213,7 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
         lift=_floats(col["featured_lift"]), launch_cost=_floats(col["launch_cost"]),
         must_launch={p: bool(v) for p, v in col["must_launch"].items()},
         category=col["category"], brand=col["brand"], window=window,
-        base=base, curve=curve, season=season, share=share, regions_of=dict(regions_of), pd_max={}, base_max={},
+        base=base, curve=curve, shape=_separable_shapes(new, curve, H), season=season, share=share, regions_of=dict(regions_of), pd_max={}, base_max={},
         supply=supply, lead={k: int(v) for k, v in sup["lead_time"].items()}, order_cost=_floats(sup["order_cost"]),
         min_order=_floats(sup["min_order"]), max_order=_floats(sup["max_order"]),
         activation_cost=_floats(sup["activation_cost"]),
@@ -230,6 +238,27 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
         for k in d.ship_bound:
             d.ship_bound[k] = BIG_M
     return d
+
+
+def _separable_shapes(new: list[str], curve: dict[tuple[str, str], np.ndarray], H: int) -> dict[str, np.ndarray]:
+    """Σ_r curve[p,r] for new products whose every regional curve is that total times a constant share.
+
+    For these products base demand is share[p,r]·D[p,t] with one D per period, so a launch
+    binary enters one row per period instead of one per region and period (much sparser).
+    """
+    by_product: dict[str, list[np.ndarray]] = defaultdict(list)
+    for (p, _r), c in curve.items():
+        by_product[p].append(c)
+    shapes = {}
+    for p in new:
+        curves = by_product.get(p, [])
+        total = np.sum(curves, axis=0) if curves else np.zeros(H)
+        grand = total.sum()
+        if grand <= 0:
+            continue
+        if all(np.allclose(c, total * (c.sum() / grand), rtol=1e-9, atol=1e-12 * grand) for c in curves):
+            shapes[p] = total
+    return shapes
 
 
 def _floats(m: dict) -> dict:

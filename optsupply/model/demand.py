@@ -34,6 +34,9 @@ from optsupply.model.transport import sales
 def base_demand(m: pyo.ConcreteModel, d: ModelData, p: str, r: str, t: int) -> pyo.Expression | float:
     if p not in d.window:
         return d.base.get((p, r, t), 0.0)
+    if p in d.shape:
+        total = m.launch.total
+        return d.share[p, r] * total[p, t] if (p, t) in total else 0.0
     y = m.launch.y
     return sum(d.base_new(p, r, t, tau) * y[p, tau] for tau in m.launch.by_product[p]
                if tau <= t and d.base_new(p, r, t, tau) > 0)

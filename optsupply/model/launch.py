@@ -5,7 +5,12 @@ with an onboarding cost or a minimum assortment, members(g) its new products)::
 
     y[p,τ] ∈ {0,1}                                   launch of p in period τ
     Σ_τ y[p,τ] ≤ 1      (= 1 if must_launch)          launch_once
-    active[p,t] = Σ_{τ ≤ t} y[p,τ]                   (expression; 1 for active products)
+    launched[p,t] = launched[p,t-1] + y[p,t]          cumulative: launched by t (1 for active products)
+    total[p,t] = Σ_τ y[p,τ]·shape[p,t-τ]·season[t]   demand of a new product over all regions, for
+                                                      products whose regional curves share one shape
+                                                      (base[p,r,t] = share[p,r]·total[p,t]); both keep
+                                                      each launch binary in a few rows per period
+                                                      instead of one per region and period
     Σ_p y[p,τ] ≤ launch.max_per_period               per_period
     intro[g] ∈ {0,1}
     Σ_τ y[p,τ] ≤ intro[g]            p ∈ members(g)   intro_link
@@ -41,6 +46,17 @@ def add_launch(m: pyo.ConcreteModel, d: ModelData) -> None:
         return total == 1 if d.must_launch[p] else total <= 1
 
     b.launch_once = pyo.Constraint(d.new, rule=once)
+
+    first = {p: d.window[p][0] for p in d.new}
+    launched_idx = [(p, t) for p in d.new for t in d.periods if t >= first[p]]
+    b.launched = pyo.Var(launched_idx, bounds=(0, 1))
+    b.launched_def = pyo.Constraint(launched_idx, rule=lambda b, p, t: b.launched[p, t] == (
+        b.launched[p, t - 1] if t > first[p] else 0) + (b.y[p, t] if (p, t) in b.y else 0))
+    total_idx = [(p, t) for p in d.new if p in d.shape for t in d.periods
+                 if any(d.total_new(p, t, tau) > 0 for tau in by_product[p] if tau <= t)]
+    b.total = pyo.Var(total_idx, domain=pyo.NonNegativeReals)
+    b.total_def = pyo.Constraint(total_idx, rule=lambda b, p, t: b.total[p, t] == sum(
+        d.total_new(p, t, tau) * b.y[p, tau] for tau in by_product[p] if tau <= t and d.total_new(p, t, tau) > 0))
     if d.max_per_period is not None:
         b.per_period = pyo.Constraint(sorted(by_period),
                                       rule=lambda b, t: sum(b.y[p, t] for p in by_period[t]) <= d.max_per_period)
@@ -60,11 +76,10 @@ def add_launch(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def launched_by(m: pyo.ConcreteModel, p: str, t: int) -> pyo.Expression | int:
-    """active[p,t]: 1 for active products, Σ_{τ ≤ t} y[p,τ] for new ones."""
-    taus = m.launch.by_product.get(p)
-    if taus is None:
+    """launched[p,t]: 1 for active products, Σ_{τ ≤ t} y[p,τ] for new ones (0 before the window)."""
+    if p not in m.launch.by_product:
         return 1
-    return sum(m.launch.y[p, tau] for tau in taus if tau <= t)
+    return m.launch.launched[p, t] if (p, t) in m.launch.launched else 0
 
 
 def is_new(m: pyo.ConcreteModel, p: str) -> bool:
