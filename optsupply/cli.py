@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write a synthetic scenario of a given size",
                        description="Write a realistic synthetic scenario (with history) to OUT. The same size and "
                                    "seed always give the same files, byte for byte.")
-    p.add_argument("--size", choices=["tiny", "small", "medium", "large"], required=True,
-                   help="tiny ≈ 3 products, small ≈ 12, medium ≈ 60, large ≈ 250 (see README)")
+    p.add_argument("--size", choices=["tiny", "xsmall", "small", "medium", "large"], required=True,
+                   help="tiny 3 products, xsmall 6, small 12, medium 60, large 250 (exact sizes in the README)")
     p.add_argument("--seed", type=int, required=True, help="random seed (a whole number)")
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")

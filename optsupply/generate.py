@@ -78,6 +78,7 @@ logger = logging.getLogger(__name__)
 #: Exact dimensions of each size: products × warehouses × regions × periods × channels.
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"products": 3, "warehouses": 2, "regions": 2, "periods": 6, "channels": 1},
+    "xsmall": {"products": 6, "warehouses": 2, "regions": 3, "periods": 8, "channels": 2},
     "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
     "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
     "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},
@@ -87,6 +88,7 @@ SIZES: dict[str, dict[str, int]] = {
 #: and the number of past periods in ``history.csv``.
 LAYOUT: dict[str, dict[str, int]] = {
     "tiny": {"categories": 2, "new_categories": 0, "brands": 3, "new_brands": 1, "history_periods": 12},
+    "xsmall": {"categories": 2, "new_categories": 1, "brands": 3, "new_brands": 1, "history_periods": 12},
     "small": {"categories": 3, "new_categories": 1, "brands": 5, "new_brands": 1, "history_periods": 26},
     "medium": {"categories": 6, "new_categories": 2, "brands": 14, "new_brands": 3, "history_periods": 52},
     "large": {"categories": 12, "new_categories": 3, "brands": 40, "new_brands": 8, "history_periods": 26},
@@ -818,7 +820,7 @@ class _Builder:
         n_new = int(self.is_new.sum())
         typical_value = float((self.unit_cost * self.typical).sum())
         inventory_cap = _nice(max(6.0 * typical_value, 2.0 * self.owned_value), 1000.0)
-        solver_time = {"tiny": 60.0, "small": 120.0, "medium": 300.0, "large": 600.0}[self.size]
+        solver_time = {"tiny": 60.0, "xsmall": 60.0, "small": 120.0, "medium": 300.0, "large": 600.0}[self.size]
         return {
             "name": f"generated-{self.size}-seed{self.seed}",
             "currency": "EUR",

@@ -181,8 +181,12 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
     for (p, c, t), v in uplift.items():
         U[p, t] += v
     fup = {}
-    for (p, r, t), v in fup_raw.items():
-        if (p, t) in feat and v > ZERO:
+    for p, r, t in d.sell:
+        if (p, t) not in feat:
+            continue
+        # products without a fup variable count on the whole lift while featured
+        v = fup_raw[p, r, t] if (p, r, t) in fup_raw else d.lift[p] * base(p, r, t)
+        if v > ZERO:
             fup[p, r, t] = min(v, d.lift[p] * base(p, r, t))
     need: dict[tuple, float] = defaultdict(float)
     for p, r, t in d.sell:

@@ -70,6 +70,7 @@ def is_rise_then_fall(v: np.ndarray) -> bool:
 def test_sizes_are_the_documented_dimensions() -> None:
     assert SIZES == {
         "tiny": {"products": 3, "warehouses": 2, "regions": 2, "periods": 6, "channels": 1},
+        "xsmall": {"products": 6, "warehouses": 2, "regions": 3, "periods": 8, "channels": 2},  # benchmark size
         "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
         "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
         "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},

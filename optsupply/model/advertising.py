@@ -6,6 +6,10 @@ carries over into later periods)::
 
     spend[p,c,t] ≥ 0
     eff[p,c,t] = spend[p,c,t] + carryover·eff[p,c,t-1]        adstock, eff[p,c,-1] = 0
+    uplift[p,c,t] ≤ g_i + (g_{i+1}-g_i)/(e_{i+1}-e_i)·(eff[p,c,t] - e_i)   pwl_chord (concave curves,
+                                                 shape ≤ 1: the interpolation is the minimum of its chords;
+                                                 chords starting beyond the budget-reachable spend are left out)
+    S-shaped curves (shape > 1), incremental formulation:
     eff[p,c,t] ≥ Σ_i δ[p,c,t,i]·(e_{i+1} - e_i)                pwl_spend
     uplift[p,c,t] ≤ Σ_i δ[p,c,t,i]·(g_{i+1} - g_i)             pwl_uplift
     0 ≤ δ ≤ 1;  δ[i+1] ≤ z[i] ≤ δ[i], z binary, i < n_convex   pwl_fill, pwl_next (S-shaped curves only)
@@ -38,7 +42,7 @@ from optsupply.model.launch import is_new, launched_by
 
 def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
     b = m.advertising = pyo.Block()
-    spend_idx, uplift_idx, seg_idx, bin_idx = [], [], [], []
+    spend_idx, uplift_idx, seg_idx, bin_idx, chord_idx = [], [], [], [], []
     for (p, c), pars in sorted(d.response.items()):
         if (p, c) not in d.curves:
             continue
@@ -47,12 +51,17 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
         if p in d.window and pars["carryover"] == 0:
             start = d.window[p][0]
         n = len(pwl.breakpoints) - 1
+        reach = _reachable_spend(d, p, c)
+        useful = [i for i in range(n) if pwl.breakpoints[i] < reach]
         for t in range(start, d.H):
             spend_idx.append((p, c, t))
             if d.can_be_active(p, t):
                 uplift_idx.append((p, c, t))
-                seg_idx.extend((p, c, t, i) for i in range(n))
-                bin_idx.extend((p, c, t, i) for i in range(pwl.n_convex))
+                if pwl.n_convex:
+                    seg_idx.extend((p, c, t, i) for i in range(n))
+                    bin_idx.extend((p, c, t, i) for i in range(pwl.n_convex))
+                else:
+                    chord_idx.extend((p, c, t, i) for i in useful)
     b.spend = pyo.Var(spend_idx, domain=pyo.NonNegativeReals)
     b.eff = pyo.Var(spend_idx, domain=pyo.NonNegativeReals)
     b.uplift = pyo.Var(uplift_idx, domain=pyo.NonNegativeReals,
@@ -76,13 +85,19 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
         g = d.curves[p, c].values
         return float(g[i + 1] - g[i])
 
+    def chord(b: pyo.Block, p: str, c: str, t: int, i: int) -> pyo.Expression:
+        e, g = d.curves[p, c].breakpoints, d.curves[p, c].values
+        slope = float((g[i + 1] - g[i]) / (e[i + 1] - e[i]))
+        return b.uplift[p, c, t] <= float(g[i]) + slope * (b.eff[p, c, t] - float(e[i]))
+
+    b.pwl_chord = pyo.Constraint(chord_idx, rule=chord)
     segs = defaultdict(list)
     for p, c, t, i in seg_idx:
         segs[p, c, t].append(i)
     b.pwl_spend = pyo.Constraint(
-        uplift_idx, rule=lambda b, p, c, t: b.eff[p, c, t] >= sum(seg_len(p, c, i) * b.delta[p, c, t, i] for i in segs[p, c, t]))
+        sorted(segs), rule=lambda b, p, c, t: b.eff[p, c, t] >= sum(seg_len(p, c, i) * b.delta[p, c, t, i] for i in segs[p, c, t]))
     b.pwl_uplift = pyo.Constraint(
-        uplift_idx, rule=lambda b, p, c, t: b.uplift[p, c, t] <= sum(seg_rise(p, c, i) * b.delta[p, c, t, i] for i in segs[p, c, t]))
+        sorted(segs), rule=lambda b, p, c, t: b.uplift[p, c, t] <= sum(seg_rise(p, c, i) * b.delta[p, c, t, i] for i in segs[p, c, t]))
     b.pwl_fill = pyo.Constraint(bin_idx, rule=lambda b, p, c, t, i: b.z[p, c, t, i] <= b.delta[p, c, t, i])
     b.pwl_next = pyo.Constraint([k for k in bin_idx if k[3] + 1 < len(segs[k[:3]])], rule=lambda b, p, c, t, i: b.delta[p, c, t, i + 1] <= b.z[p, c, t, i])
     # the concave tail may only be used once the whole convex start is used
@@ -107,6 +122,15 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
     for p, c, t in uplift_idx:
         by_pt[p, t].append(c)
     b.by_pt = by_pt
+
+
+def _reachable_spend(d: ModelData, p: str, c: str) -> float:
+    """Most effective spend (p,c) can ever have: the budgets bound it (eff ≤ Σ spend, ≤ budget/(1-carryover))."""
+    carry = d.response[p, c]["carryover"]
+    reach = d.channel_budget[c] / (1.0 - carry)
+    if d.total_budget is not None:
+        reach = min(reach, d.total_budget)
+    return reach
 
 
 def total_uplift(m: pyo.ConcreteModel, p: str, t: int) -> pyo.Expression | int:

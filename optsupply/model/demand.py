@@ -7,7 +7,11 @@ Equations (sell = the (p,r,t) where p can have demand)::
     feat[p,t] ∈ {0,1} ≤ active[p,t]                               featured_active
     Σ_p feat[p,t] ≤ slots[t]                                      slots
     fup[p,r,t] ≤ lift_p·base[p,r,t]                               featured_base
-    fup[p,r,t] ≤ lift_p·max_base[p,r,t]·feat[p,t]                 featured_link
+    (active products without a lost-sale cost: fup[p,r,t] = lift_p·demand[p,r,t]·feat[p,t],
+     no variable — counting uplift that is not sold costs them nothing)
+    fup[p,r,t] ≤ lift_p·max_base[p,r,t]                           (variable bound)
+    Σ_r fup[p,r,t] ≤ lift_p·Σ_r max_base[p,r,t]·feat[p,t]         featured_link (one row per product
+                                                                  and period: exact for a binary feat)
     potential[p,r,t] = base + share[p,r]·U[p,t] + fup              (expression)
     sales[p,r,t] ≤ potential[p,r,t]                               demand_cap
     lost[p,r,t] = potential - sales                               (expression)
@@ -55,14 +59,22 @@ def add_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
     b.featured_active = pyo.Constraint([k for k in feat_idx if k[0] in d.window],
                                        rule=lambda b, p, t: b.feat[p, t] <= launched_by(m, p, t))
     feat = set(feat_idx)
-    fup_idx = [(p, r, t) for p, r, t in d.sell if (p, t) in feat and d.base_max.get((p, r, t), 0) > 0]
+    # Active products without a lost-sale cost count on the whole featured lift (lift·demand·feat,
+    # no variable needed: counting more uplift than is sold costs nothing for them). New products
+    # (demand depends on the launch) and products with a lost-sale cost get a variable fup.
+    direct = {p for p in d.products if p not in d.window and d.lost_cost[p] == 0}
+    fup_idx = [(p, r, t) for p, r, t in d.sell
+               if (p, t) in feat and d.base_max.get((p, r, t), 0) > 0 and p not in direct]
     b.fup = pyo.Var(fup_idx, domain=pyo.NonNegativeReals,
                     bounds=lambda b, p, r, t: (0, d.lift[p] * d.base_max[p, r, t]))
     b.featured_base = pyo.Constraint([k for k in fup_idx if k[0] in d.window],
                                      rule=lambda b, p, r, t: b.fup[p, r, t] <= d.lift[p] * base_demand(m, d, p, r, t))
+    fup_by_pt: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for p, r, t in fup_idx:
+        fup_by_pt[p, t].append(r)
     b.featured_link = pyo.Constraint(
-        fup_idx, rule=lambda b, p, r, t: b.fup[p, r, t]
-        <= (d.lift[p] * d.base_max[p, r, t] if d.strong else BIG_M) * b.feat[p, t])
+        sorted(fup_by_pt), rule=lambda b, p, t: sum(b.fup[p, r, t] for r in fup_by_pt[p, t])
+        <= (d.lift[p] * sum(d.base_max[p, r, t] for r in fup_by_pt[p, t]) if d.strong else BIG_M) * b.feat[p, t])
 
     fups = set(fup_idx)
 
@@ -70,6 +82,8 @@ def add_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
         pot = base_demand(m, d, p, r, t) + d.share[p, r] * total_uplift(m, p, t)
         if (p, r, t) in fups:
             pot = pot + b.fup[p, r, t]
+        elif p in direct and (p, t) in feat and d.base.get((p, r, t), 0) > 0:
+            pot = pot + d.lift[p] * d.base[p, r, t] * b.feat[p, t]
         return pot
 
     b.potential = pyo.Expression(d.sell, rule=lambda b, p, r, t: potential(p, r, t))

@@ -1,0 +1,97 @@
+"""Solving end to end: time-limited incumbents, plan files, CLI exit codes, statuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import optsupply as ops
+from optsupply.cli import main
+from optsupply.testing import check_plan, evaluate_plan
+from tests.conftest import INSTANCES
+
+
+@pytest.fixture(scope="module")
+def small_time_limited() -> tuple[ops.Scenario, ops.Plan]:
+    sc = ops.Scenario.load(INSTANCES / "small")
+    return sc, ops.solve(sc, time_limit=3, mip_gap=1e-9, threads=1)
+
+
+def test_time_limited_incumbent_adds_up(small_time_limited: tuple) -> None:
+    """A plan stopped by the time limit is still feasible and its profit is what its tables add up to."""
+    sc, plan = small_time_limited
+    assert plan.kpis["status"] in ("time_limit", "optimal")
+    assert check_plan(sc, plan) == []
+    ev = evaluate_plan(sc, plan)
+    assert plan.kpis["profit"] == pytest.approx(ev["profit"], rel=1e-6, abs=1e-6)
+    assert plan.kpis["objective"] == plan.kpis["profit"]
+    assert plan.kpis["best_bound"] >= plan.kpis["profit"] - 1e-6 * abs(plan.kpis["profit"])
+
+
+def test_plan_save_and_load_round_trip(small_time_limited: tuple, tmp_path: Path) -> None:
+    sc, plan = small_time_limited
+    plan.save(tmp_path / "plan")
+    back = ops.Plan.load(tmp_path / "plan")
+    for name, df in plan.tables().items():
+        pd.testing.assert_frame_equal(df.reset_index(drop=True), getattr(back, name), check_dtype=False, obj=name)
+    assert back.kpis == json.loads(json.dumps(plan.kpis))
+    launches = pd.read_csv(tmp_path / "plan" / "launches.csv")
+    assert list(launches.columns) == ["product", "period", "date"]  # the scenario has a start date
+    assert check_plan(sc, back) == []
+
+
+def _write(folder: Path, toml: str, tables: dict[str, str]) -> Path:
+    folder.mkdir()
+    (folder / "scenario.toml").write_text(toml)
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+BASE = {
+    "products": "product,category,brand,price,unit_cost,status,launch_earliest,launch_latest,must_launch\n"
+                "N1,C,B,10,4,new,0,2,true\n",
+    "launch_curve": "product,region,age,demand\nN1,R1,0,5\nN1,R1,1,5\n",
+    "warehouses": "warehouse\nW1\n",
+    "supply": "product,warehouse\nN1,W1\n",
+    "lanes": "warehouse,region\nW1,R1\n",
+}
+
+
+def test_cli_solve_writes_plan_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n", BASE)
+    assert main(["solve", str(sc), "--out", str(tmp_path / "plan"), "-q"]) == 0
+    kpis = json.loads((tmp_path / "plan" / "kpis.json").read_text())
+    # launch at 0 sells 5 + 5 at a margin of 6
+    assert kpis["status"] == "optimal" and kpis["profit"] == pytest.approx(60.0)
+    assert "profit 60.00" in capsys.readouterr().out
+
+
+def test_cli_solve_infeasible_exits_1_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n[launch]\nmax_per_period = 0\n", BASE)
+    assert main(["solve", str(sc), "--out", str(tmp_path / "plan"), "-q"]) == 1
+    assert "no plan" in capsys.readouterr().err
+    assert not (tmp_path / "plan").exists()
+
+
+def test_cli_solve_refuses_output_inside_the_scenario(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n", BASE)
+    assert main(["solve", str(sc), "--out", str(sc / "plan"), "-q"]) == 2
+    assert "inside the scenario folder" in capsys.readouterr().err
+
+
+def test_cli_solve_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tables = dict(BASE, products=BASE["products"].replace(",10,4,", ",-10,4,"))
+    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n", tables)
+    assert main(["solve", str(sc), "-q"]) == 2
+    assert "products.csv, row 2, column price" in capsys.readouterr().err
+
+
+def test_status_optimal_and_gap_zero_on_tiny() -> None:
+    plan = ops.solve(INSTANCES / "tiny")
+    assert plan.kpis["status"] == "optimal"
+    assert plan.kpis["mip_gap"] == pytest.approx(0.0, abs=1e-9)
+    assert plan.kpis["build_seconds"] >= 0 and plan.kpis["solve_seconds"] >= 0
