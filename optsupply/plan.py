@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optsupply.errors import UsageError
+from optsupply.files import write_folder
 from optsupply.model.data import ModelData
 from optsupply.model.pwl import hill
 from optsupply.scenario import Scenario
@@ -85,26 +84,19 @@ class Plan:
         target = Path(path)
         if target.exists() and any(target.iterdir()) and not overwrite:
             raise UsageError(f"{target} already exists and is not empty (use --force / overwrite=True to replace it)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            with open(tmp / "kpis.json", "w", encoding="utf-8") as f:
+
+        def write(folder: Path) -> None:
+            with open(folder / "kpis.json", "w", encoding="utf-8") as f:
                 json.dump(self.kpis, f, indent=2)
                 f.write("\n")
             for name, df in self.tables().items():
                 out = df
                 if self.dates is not None and "period" in df.columns:
                     out = df.copy()
-                    out.insert(list(df.columns).index("period") + 1, "date",
-                               [self.dates[t] for t in df["period"]])
-                out.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return target
+                    out.insert(list(df.columns).index("period") + 1, "date", [self.dates[t] for t in df["period"]])
+                out.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+        return write_folder(target, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Plan:

@@ -20,8 +20,6 @@ import copy
 import math
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -30,6 +28,7 @@ import tomli_w
 
 from optsupply import io as _io
 from optsupply.errors import Problem, Report, ScenarioError, UsageError
+from optsupply.files import write_folder
 from optsupply.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
 from optsupply.validate import check_settings, check_tables
 
@@ -140,16 +139,7 @@ class Scenario:
             self._write_workbook(tmp)
             os.replace(tmp, target)
             return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            self._write_folder(tmp)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return target
+        return write_folder(target, self._write_folder)
 
     def _tables_to_write(self) -> Iterator[tuple[str, pd.DataFrame]]:
         for t in TABLES:
