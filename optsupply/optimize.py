@@ -15,7 +15,7 @@ from typing import Any
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solver import OPTIMAL, TIME_LIMIT, SolveOptions, solve_model
+from optsupply.solver import SolveOptions, solve_model
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,8 @@ def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
     profit = ev["profit"]
     if result.objective is not None and abs(profit - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
         logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
-    status = result.status
-    if status == OPTIMAL or status == TIME_LIMIT:
-        pass
     plan.kpis = {
-        "status": status,
+        "status": result.status,
         "profit": profit,
         "revenue": ev["revenue"],
         "costs": ev["costs"],

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TextIO
@@ -151,6 +150,3 @@ def _disambiguate(m: pyo.ConcreteModel, opts: SolveOptions) -> TerminationCondit
                        time_limit=opts.time_limit, solver_options={**highs_options(opts), "presolve": "off"})
     return res.termination_condition
 
-
-def default_log() -> TextIO:
-    return sys.stderr
