@@ -266,6 +266,35 @@ def lot_sizing_rows(demand: list[float], order_cost: float, holding_cost: float,
     }
 
 
+def write_lot_sizing(folder: Path, out: Path, demand: list[float], K: float, h: float, quantities: list[float],
+                     published: float, head: dict, plan_text: tuple[str, str], mapping: tuple[str, str]) -> None:
+    """Scenario and expected.json of a one-product lot-sizing case (profit = -published cost).
+
+    ``head`` holds the case's own expected.json fields up to ``published_measure``;
+    ``plan_text`` is (how periods are numbered, where the plan comes from).
+    """
+    bound = lot_sizing_bound(demand, K, h)
+    lost_sale_cost = next_power_of_ten_above(bound)
+    settings = {"name": folder.name, "horizon.periods": len(demand), "solver.time_limit": 60.0, **SOLVER}
+    write_scenario(out, settings, lot_sizing_rows(demand, K, h, lost_sale_cost, "lot-sizing", "textbook"))
+    write_json(out / "expected.json", {
+        **head,
+        "published_plan": {
+            "order_quantities": quantities,
+            "order_periods": [t for t, q in enumerate(quantities) if q > 0],
+            "periods": plan_text[0],
+            "plan_source": plan_text[1],
+        },
+        "expected_profit": -published,
+        "rel_tol": REL_TOL,
+        "mapping": lot_sizing_mapping(*mapping),
+        "lost_sale_cost": lost_sale_cost,
+        "lost_sale_cost_bound": bound,
+        "lost_sale_cost_rule": "the next power of ten above the bound",
+        "lost_sale_cost_argument": LOT_SIZING_ARGUMENT,
+    })
+
+
 def build_ww_example_3_9(folder: Path, out: Path) -> None:
     source = "stockpyl_textbook_cases.json"
     doc = json.loads((folder / "source" / source).read_text(encoding="utf-8"))
@@ -277,12 +306,7 @@ def build_ww_example_3_9(folder: Path, out: Path) -> None:
     K, h = float(data["fixed_cost"]), float(data["holding_cost"])
     published = float(case["expected"]["cost"])
     quantities = list(case["expected"]["order_quantities_1based"])  # book period t is entry t-1
-    bound = lot_sizing_bound(demand, K, h)
-    lost_sale_cost = next_power_of_ten_above(bound)
-
-    settings = {"name": folder.name, "horizon.periods": len(demand), "solver.time_limit": 60.0, **SOLVER}
-    write_scenario(out, settings, lot_sizing_rows(demand, K, h, lost_sale_cost, "lot-sizing", "textbook"))
-    write_json(out / "expected.json", {
+    write_lot_sizing(folder, out, demand, K, h, quantities, published, {
         "source": (
             f"{case['book']} (L.V. Snyder and Z.-J.M. Shen, Fundamentals of Supply Chain Theory, 2nd ed., "
             "Wiley 2019): Wagner-Whitin example, T=4, h=2, K=500, d=[90,120,80,70]. Data and answer as "
@@ -294,20 +318,8 @@ def build_ww_example_3_9(folder: Path, out: Path) -> None:
         "problem": "uncapacitated single-item lot sizing (Wagner-Whitin), no initial stock, no backlog",
         "published_answer": published,
         "published_measure": "minimum total cost (fixed ordering cost + holding cost on ending inventory)",
-        "published_plan": {
-            "order_quantities": quantities,
-            "order_periods": [t for t, q in enumerate(quantities) if q > 0],
-            "periods": "0-based (the book's period t is period t-1 here)",
-            "plan_source": "stockpyl test_example_3_9 (order quantities of the textbook solution)",
-        },
-        "expected_profit": -published,
-        "rel_tol": REL_TOL,
-        "mapping": lot_sizing_mapping("K = 500", "h = 2"),
-        "lost_sale_cost": lost_sale_cost,
-        "lost_sale_cost_bound": bound,
-        "lost_sale_cost_rule": "the next power of ten above the bound",
-        "lost_sale_cost_argument": LOT_SIZING_ARGUMENT,
-    })
+    }, ("0-based (the book's period t is period t-1 here)",
+        "stockpyl test_example_3_9 (order quantities of the textbook solution)"), ("K = 500", "h = 2"))
 
 
 def build_spp_12period(folder: Path, out: Path) -> None:
@@ -324,12 +336,7 @@ def build_spp_12period(folder: Path, out: Path) -> None:
     quantities = [0] * len(demand)
     for t1, q in zip(plan["order_periods_1based"], plan["order_quantities"], strict=True):
         quantities[t1 - 1] = q
-    bound = lot_sizing_bound(demand, K, h)
-    lost_sale_cost = next_power_of_ten_above(bound)
-
-    settings = {"name": folder.name, "horizon.periods": len(demand), "solver.time_limit": 60.0, **SOLVER}
-    write_scenario(out, settings, lot_sizing_rows(demand, K, h, lost_sale_cost, "lot-sizing", "textbook"))
-    write_json(out / "expected.json", {
+    write_lot_sizing(folder, out, demand, K, h, quantities, published, {
         "source": (
             f"{case['reference']}. Known optimal cost 501.2 as quoted by: "
             + "; ".join(case["answer_sources"])
@@ -339,21 +346,9 @@ def build_spp_12period(folder: Path, out: Path) -> None:
         "problem": "uncapacitated single-item lot sizing (Wagner-Whitin), no initial stock, no backlog",
         "published_answer": published,
         "published_measure": "minimum total cost (setup cost A per order + holding cost h = v*r on ending inventory)",
-        "published_plan": {
-            "order_quantities": quantities,
-            "order_periods": [t for t, q in enumerate(quantities) if q > 0],
-            "periods": "0-based (the book's month t is period t-1 here)",
-            "plan_source": ("not the book's printed plan: the unique optimum found by exhaustive enumeration "
-                            "when the data were compiled (order months 1, 4, 5, 7, 9, 10, 11)"),
-        },
-        "expected_profit": -published,
-        "rel_tol": REL_TOL,
-        "mapping": lot_sizing_mapping("A = 54", "h = v*r = 20*0.02 = 0.4"),
-        "lost_sale_cost": lost_sale_cost,
-        "lost_sale_cost_bound": bound,
-        "lost_sale_cost_rule": "the next power of ten above the bound",
-        "lost_sale_cost_argument": LOT_SIZING_ARGUMENT,
-    })
+    }, ("0-based (the book's month t is period t-1 here)",
+        "not the book's printed plan: the unique optimum found by exhaustive enumeration "
+        "when the data were compiled (order months 1, 4, 5, 7, 9, 10, 11)"), ("A = 54", "h = v*r = 20*0.02 = 0.4"))
 
 
 # --------------------------------------------------------------------------- main
