@@ -23,6 +23,11 @@ How the world is built
   and *new* candidate products (no history, demand given by ``launch_curve``).
   About a third of the products are new. New categories hold only new
   products; new brands appear both in new and in existing categories.
+  How much a product sells (the level of a mature product, the market
+  potential ``m`` of an analog or new one) is its brand's strength times
+  ``(price / category price) ** -1.5`` times product-level noise (log-sd
+  0.35), so that brand and relative price carry the signal a cold-start
+  forecaster can use.
 * **Diffusion.** Every category has its own Bass parameters ``p`` and ``q``,
   chosen so that the category's launch curves peak at a different age. The
   demand of a new product at age ``a`` is ``m · (F(a+1) − F(a))`` with the
@@ -68,6 +73,7 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import Report, UsageError
+from optsupply.forecasting.bass import bass_cdf, bass_increment
 from optsupply.io import empty_table, finalize_dtypes
 from optsupply.scenario import Scenario
 from optsupply.schema import H_LAST, TABLE_BY_NAME, TABLES
@@ -89,17 +95,18 @@ SIZES: dict[str, dict[str, int]] = {
 LAYOUT: dict[str, dict[str, int]] = {
     "tiny": {"categories": 2, "new_categories": 0, "brands": 3, "new_brands": 1, "history_periods": 12},
     "xsmall": {"categories": 2, "new_categories": 1, "brands": 3, "new_brands": 1, "history_periods": 12},
-    "small": {"categories": 3, "new_categories": 1, "brands": 5, "new_brands": 1, "history_periods": 26},
-    "medium": {"categories": 6, "new_categories": 2, "brands": 14, "new_brands": 3, "history_periods": 52},
-    "large": {"categories": 12, "new_categories": 3, "brands": 40, "new_brands": 8, "history_periods": 26},
+    "small": {"categories": 3, "new_categories": 1, "brands": 5, "new_brands": 1, "history_periods": 52},
+    "medium": {"categories": 6, "new_categories": 2, "brands": 14, "new_brands": 3, "history_periods": 104},
+    "large": {"categories": 12, "new_categories": 3, "brands": 40, "new_brands": 8, "history_periods": 104},
 }
 
 NEW_SHARE = 0.32  #: share of products that are new candidates
-ANALOG_SHARE = 0.15  #: share of products that are recently launched analogs (at least one)
+ANALOG_SHARE = 0.25  #: share of products that are recently launched analogs (at least one)
 MUST_LAUNCH_SHARE = 0.15  #: share of new products that must launch
 START = "2027-01-04"  #: date of period 0 (a Monday)
 FREQ = "W-MON"  #: weekly periods
 SEASON_LENGTH = 52  #: periods in a seasonal cycle (a year of weeks)
+PRICE_ELASTICITY = 1.5  #: demand scales with (price / category price) ** -PRICE_ELASTICITY
 DISPERSION = 15.0  #: gamma-Poisson shape k: Var = mu + mu**2 / k
 MAP_KM = 1000.0  #: side of the square map
 ROAD_FACTOR, LOCAL_KM = 1.2, 15.0  #: road distance = ROAD_FACTOR * straight line + LOCAL_KM
@@ -129,33 +136,9 @@ _CHANNELS: tuple[_Channel, ...] = (
 # --------------------------------------------------------------------------- Bass diffusion
 
 
-def bass_cdf(t: np.ndarray | float, p: float, q: float) -> np.ndarray:
-    """Cumulative Bass adoption ``F(t) = (1 − e^{−(p+q)t}) / (1 + (q/p) e^{−(p+q)t})``.
-
-    Parameters
-    ----------
-    t : array_like
-        Time since launch, in periods (``t ≥ 0``).
-    p, q : float
-        Coefficients of innovation and imitation (``p > 0``, ``q ≥ 0``).
-
-    Returns
-    -------
-    numpy.ndarray
-        Share of the market potential adopted by ``t``.
-    """
-    e = np.exp(-(p + q) * np.asarray(t, dtype="float64"))
-    return (1.0 - e) / (1.0 + (q / p) * e)
-
-
-def bass_curve(ages: np.ndarray, p: float, q: float) -> np.ndarray:
-    """Share of the market potential adopted in each period of age: ``F(a+1) − F(a)``.
-
-    For ``q > p`` the curve rises to a single peak near age
-    ``ln(q/p) / (p+q) − 1/2`` and then falls.
-    """
-    a = np.asarray(ages, dtype="float64")
-    return bass_cdf(a + 1.0, p, q) - bass_cdf(a, p, q)
+# Bass cumulative, density and per-period increment live in optsupply.forecasting.bass (imported above);
+# ``bass_curve`` is kept as this module's name for the per-period increment ``F(a+1) − F(a)``.
+bass_curve = bass_increment
 
 
 def bass_parameters(peak: float, ratio: float) -> tuple[float, float]:
@@ -375,6 +358,8 @@ class _Builder:
         self.season = (1.0 + a1[:, None] * np.cos(2 * np.pi * (tt - phi1[:, None]) / SEASON_LENGTH)
                        + a2[:, None] * np.cos(4 * np.pi * (tt - phi2[:, None]) / SEASON_LENGTH))
         self.season = _round(self.season, 3)  # C × (Hh + H), the index as written
+        # brand strength multiplies the demand of every product of the brand
+        self.brand_strength = rng.lognormal(0.0, 0.5, size=self.n_brand)
 
     # ------------------------------------------------------------------ products
 
@@ -459,9 +444,11 @@ class _Builder:
         base = np.zeros((N, T))  # expected product-level demand before advertising
         self.launched_at = np.full(N, np.iinfo(np.int64).min, dtype=np.int64)  # for analogs
         self.bass_m = np.zeros(N)
-        level = rng.lognormal(math.log(30.0), 0.8, size=N)
+        # a product sells more when its brand is strong and when it is cheap for its category
+        appeal = self.brand_strength[self.brand] * (self.price / self.cat_price[self.cat]) ** (-PRICE_ELASTICITY)
+        level = 30.0 * appeal * rng.lognormal(0.0, 0.35, size=N)
         trend = rng.normal(0.0, 0.002, size=N)
-        peak_demand = rng.lognormal(math.log(40.0), 0.7, size=N)
+        peak_demand = 40.0 * appeal * rng.lognormal(0.0, 0.35, size=N)
         age0 = rng.random(N)  # position of an analog's launch within its allowed range
         season = self.season[self.cat]  # N × T
         for i in range(N):
