@@ -202,6 +202,35 @@ class Scenario:
             raise ScenarioError(report)
         return scenario
 
+    def with_tables(self, tables: Mapping[str, pd.DataFrame]) -> Scenario:
+        """A new, validated scenario in which whole tables are replaced; this one is not modified.
+
+        Use it to bring your own forecast (``demand``, ``launch_curve``,
+        ``seasonality``, ``response``) or any other table built in Python.
+
+        >>> sc2 = sc.with_tables({"demand": my_demand_frame})
+
+        Raises
+        ------
+        ScenarioError
+            If a name is not a table, or the result does not validate (the
+            problems name the table's file and the 1-based spreadsheet row).
+        """
+        report = Report()
+        new = {n: df.copy(deep=True) for n, df in self._tables.items()}
+        for name, df in tables.items():
+            if name not in TABLE_BY_NAME:
+                report.add("tables", None, name, "unknown table" + _io.did_you_mean(name, list(TABLE_BY_NAME)))
+                continue
+            new[name] = df.reset_index(drop=True).copy(deep=True)
+        if not report.ok:
+            raise ScenarioError(report)
+        present = self.present | {n for n, df in new.items() if not df.empty}
+        scenario = _validated(dict(self.settings), new, present, self.files, self.source, report)
+        if scenario is None or not report.ok:
+            raise ScenarioError(report)
+        return scenario
+
     def copy(self) -> Scenario:
         return copy.deepcopy(self)
 
