@@ -5,9 +5,11 @@
 >>> plan = ops.solve(scenario, time_limit=60)
 >>> plan.kpis["profit"]
 502.75
+>>> fc = ops.forecast(ops.Scenario.load("instances/medium"))   # history -> forecast tables
 
-The optimizer (Pyomo, HiGHS) is imported on first use of :func:`solve` or
-:class:`Plan`, so reading and validating scenarios stays fast.
+The optimizer (Pyomo, HiGHS) and the forecaster (scipy, statsmodels) are
+imported on first use of :func:`solve`, :class:`Plan` or :func:`forecast`,
+so reading and validating scenarios stays fast.
 """
 
 from typing import Any
@@ -17,7 +19,8 @@ from optsupply.scenario import Scenario, validate
 
 __version__ = "0.1.0"
 
-_LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan")}
+_LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan"),
+         "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast")}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,5 +32,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'optsupply' has no attribute {name!r}")
 
 
-__all__ = ["Scenario", "Plan", "solve", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
+__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
            "UsageError", "__version__"]

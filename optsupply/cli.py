@@ -23,6 +23,8 @@ _EPILOG = """\
 examples:
   optsupply validate instances/small          check a scenario, list every problem
   optsupply solve instances/tiny --out plan   plan it and write the plan folder
+  optsupply forecast instances/medium --out medium-fc
+                                               forecasts from history, with backtests
   optsupply generate --size small --seed 1 my-scenario
                                                write a realistic synthetic scenario
 
@@ -75,6 +77,34 @@ def _cmd_solve(args: argparse.Namespace) -> int:
           f"{'' if gap is None else f', gap {gap:.4%}'}; {k['launched']} launches, fill rate {k['fill_rate']:.1%}; "
           f"plan written to {out}")
     return EXIT_OK
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from optsupply.forecasting import forecast
+    from optsupply.scenario import Scenario
+
+    scenario = Scenario.load(args.scenario)
+    for w in scenario.warnings:
+        print(w, file=sys.stderr)
+    if scenario.history.empty:
+        raise UsageError(f"{args.scenario} has no history.csv rows: there is nothing to forecast from")
+    out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-forecast")
+    print(f"forecasting {scenario!r}", file=sys.stderr)
+    fc = forecast(scenario, season_length=args.season_length, backtest=not args.no_backtest,
+                  progress=None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr)))
+    path = fc.save(out, force=args.force)
+    for n in fc.notes.itertuples():
+        where = "history.csv" + ("" if _isna(n.row) else f", row {int(n.row)}")
+        print(f"note: {where}, {n.product}: {n.message}", file=sys.stderr)
+    if not args.no_backtest:
+        print(fc.summary())
+    print(f"forecast scenario written to {path} (reports in {path / 'forecast'}); "
+          f"plan it with: optsupply solve {path}")
+    return EXIT_OK
+
+
+def _isna(value: object) -> bool:
+    return value is None or value != value or str(value) == "<NA>"
 
 
 def _check_out(out: Path, scenario: Path, force: bool) -> None:
@@ -145,6 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out even if it is not a plan folder")
     p.add_argument("-q", "--quiet", action="store_true", help="do not show the solver's progress log")
     p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("forecast", help="forecast demand, launch curves, seasonality and ad response from history",
+                       description="Turn history.csv into demand.csv (active products), launch_curve.csv (new "
+                                   "products, from analogs with Bass curves), seasonality.csv and response.csv "
+                                   "(where history has ad spend). Writes a complete scenario folder with the "
+                                   "forecast in place, plus reports in OUT/forecast/ (bass_fits.csv, "
+                                   "forecast_explain.csv, response_fits.csv, backtest.csv, notes.csv), and prints "
+                                   "the backtest summary. The input scenario is never modified.")
+    p.add_argument("scenario", help="scenario folder or .xlsx workbook with history.csv")
+    p.add_argument("--out", metavar="DIR", help="folder to write (default: SCENARIO-forecast in the current folder); "
+                                                 "never the scenario's own folder")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--season-length", type=int, metavar="L",
+                   help="periods per seasonal cycle (default from [horizon] freq: weekly 52, monthly 12, ...)")
+    p.add_argument("--no-backtest", action="store_true", help="skip the backtests (faster)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not show progress")
+    p.set_defaults(func=_cmd_forecast)
 
     p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
                        description="Print the scenario format reference as Markdown: every setting of scenario.toml "
