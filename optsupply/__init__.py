@@ -20,7 +20,9 @@ from optsupply.scenario import Scenario, validate
 __version__ = "0.1.0"
 
 _LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan"),
-         "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast")}
+         "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast"),
+         "diff": ("optsupply.comparison", "diff"), "compare": ("optsupply.comparison", "compare"),
+         "sensitivity": ("optsupply.sensitivity", "sensitivity")}
 
 
 def __getattr__(name: str) -> Any:
@@ -32,5 +34,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'optsupply' has no attribute {name!r}")
 
 
-__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
+__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "diff", "compare", "sensitivity", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
            "UsageError", "__version__"]

@@ -13,7 +13,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from optsupply.errors import OptsupplyError, ScenarioError, UsageError
 
@@ -23,6 +23,9 @@ _EPILOG = """\
 examples:
   optsupply validate instances/small          check a scenario, list every problem
   optsupply solve instances/tiny --out plan   plan it and write the plan folder
+  optsupply compare base-plan variant-plan     KPIs side by side with deltas, launches moved
+  optsupply sensitivity instances/tiny --out tiny-plan
+                                               shadow prices of capacities, budgets, slots
   optsupply forecast instances/medium --out medium-fc
                                                forecasts from history, with backtests
   optsupply generate --size small --seed 1 my-scenario
@@ -131,6 +134,68 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_sensitivity(sub: Any) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="shadow prices: what one more unit of storage, capacity, budget or a slot is worth",
+        description="Solve a scenario (or read a plan folder) and write sensitivity.csv: for every storage, "
+                    "throughput, lane capacity, ad budget, inventory-value limit and featured slot, what one more "
+                    "unit is worth in profit, whether it is binding, and a one-sentence explanation; plus what "
+                    "launching each new product one period earlier would change. Values are marginal around the "
+                    "plan's launches, orders, lanes and featured products (held fixed) and hold for small changes "
+                    "only. Exit 0 ok, 1 no plan, 2 bad input.",
+        epilog="examples:\n"
+               "  optsupply sensitivity instances/tiny --out tiny-plan\n"
+               "  optsupply sensitivity instances/tiny --plan tiny-plan --no-launch-earlier\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", help="scenario folder or .xlsx workbook")
+    p.add_argument("--plan", metavar="DIR", help="plan folder to analyse (default: solve the scenario first)")
+    p.add_argument("--out", metavar="PATH", help="folder (gets sensitivity.csv) or .csv file "
+                                                  "(default: the --plan folder, else ./sensitivity.csv)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds for the first solve (default: scenario's)")
+    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap (default: scenario's)")
+    p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
+    p.add_argument("--seed", type=int, metavar="N", help="solver random seed")
+    p.add_argument("--resolve-time-limit", type=float, metavar="S", help="seconds per MIP re-solve (default 10)")
+    p.add_argument("--featured", choices=["plan", "mip"], default="plan",
+                   help="price a featured slot with the plan fixed (default) or by re-solving the whole MIP")
+    p.add_argument("--no-launch-earlier", action="store_true", help="skip the launch-earlier re-solves (faster)")
+    p.set_defaults(func=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    """0 ok, 1 no plan (raises UsageError/ScenarioError for bad input)."""
+    from optsupply.plan import Plan
+    from optsupply.scenario import Scenario
+    from optsupply.sensitivity import NOTES, NoPlanError, sensitivity, write_sensitivity
+
+    sc = Scenario.load(args.scenario)
+    for w in sc.warnings:
+        print(w, file=sys.stderr)
+    plan = None
+    if args.plan:
+        if not (Path(args.plan) / "kpis.json").is_file():
+            raise UsageError(f"--plan {args.plan} is not a plan folder (no kpis.json)")
+        plan = Plan.load(args.plan)
+        if plan.kpis.get("profit") is None:
+            print(f"no plan in {args.plan}: it records status '{plan.status}'", file=sys.stderr)
+            return 1
+    out = Path(args.out) if args.out else (Path(args.plan) if args.plan else Path("sensitivity.csv"))
+    try:
+        df = sensitivity(sc, plan, featured=args.featured, launch_earlier=not args.no_launch_earlier,
+                         resolve_time_limit=args.resolve_time_limit, time_limit=args.time_limit, mip_gap=args.gap,
+                         threads=args.threads, seed=args.seed)
+    except NoPlanError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    path = write_sensitivity(df, out)
+    binding = df[df["binding"] & (df["value"].fillna(0) > 0)]
+    print(f"{len(df)} rows, {len(binding)} binding with a positive value; written to {path}")
+    for r in binding.sort_values("value", ascending=False).head(10).itertuples():
+        print(f"  {r.kind:<15} {r.key:<24} {r.value:>12,.2f}  {r.unit}")
+    print(f"note: {NOTES}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optsupply",
@@ -192,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-backtest", action="store_true", help="skip the backtests (faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not show progress")
     p.set_defaults(func=_cmd_forecast)
+
+    from optsupply.comparison import add_parser as add_compare
+
+    add_compare(sub)
+    _add_sensitivity(sub)
 
     p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
                        description="Print the scenario format reference as Markdown: every setting of scenario.toml "

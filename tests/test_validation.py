@@ -206,7 +206,7 @@ def check(path: Path, expected: list[Expect], only: bool = True) -> optsupply.Re
         assert any(e.matches(p) for p in report.problems), f"expected {e}\nreported:\n{listing}"
     if only:
         extra = [p for p in report.errors if not any(e.matches(p) for e in expected)]
-        assert not extra, f"unexpected errors:\n" + "\n".join(map(str, extra)) + f"\nreported:\n{listing}"
+        assert not extra, "unexpected errors:\n" + "\n".join(map(str, extra)) + f"\nreported:\n{listing}"
     expects_error = any(e.severity == "error" for e in expected)
     assert bool(report.errors) == expects_error, listing
     # loading finds the same problems: it raises on errors, and keeps the warnings otherwise

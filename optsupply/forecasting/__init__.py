@@ -171,7 +171,7 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
     from optsupply.forecasting import backtest as bt
     from optsupply.forecasting.coldstart import cold_start, fit_analogs
     from optsupply.forecasting.response import fit_response
-    from optsupply.forecasting.seasonal import forecast_active, horizon_seasonality, season_length as _season_length
+    from optsupply.forecasting.seasonal import horizon_seasonality, season_length as _season_length
     from optsupply.forecasting.seasonal import seasonal_indices
 
     say = progress or (lambda msg: logger.info(msg))
