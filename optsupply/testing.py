@@ -55,8 +55,11 @@ Choices made where the specification leaves room
   be given with either sign and relative to ``|objective|`` or to
   ``|best_bound|`` (HiGHS divides by the incumbent); a bound below the
   objective of this maximisation is reported too.
-* **Status.** A plan whose status is not ``optimal`` or ``time_limit`` is
-  reported: such a run has no plan to act on.
+* **Status.** A plan whose status is not ``optimal``, ``time_limit`` or
+  ``baseline`` is reported: such a run has no plan to act on. ``baseline``
+  (an extension of SPEC §4's list) marks a plan made by rules without a
+  solver, such as :func:`optsupply.baseline.siloed_plan`; it has no bound, so
+  its gap is not checked.
 """
 
 from __future__ import annotations
@@ -103,8 +106,9 @@ _SCENARIO_TABLES = ("products", "categories", "brands", "demand", "launch_curve"
 _ID_COLUMNS = ("product", "warehouse", "region", "channel")
 _PERIOD_COLUMNS = ("period", "arrival")
 _BOOL_COLUMNS = ("used",)
-_GOOD_STATUS = ("optimal", "time_limit")
-_ALL_STATUS = ("optimal", "time_limit", "infeasible", "unbounded", "error")
+_GOOD_STATUS = ("optimal", "time_limit", "baseline")
+_SOLVER_STATUS = ("optimal", "time_limit")
+_ALL_STATUS = ("optimal", "time_limit", "baseline", "infeasible", "unbounded", "error")
 _TRUE = {"true", "1", "yes", "1.0"}
 _FALSE = {"false", "0", "no", "0.0", ""}
 
@@ -1034,7 +1038,7 @@ def _check_kpis(ctx: _Ctx) -> None:
             ctx.add(f"kpis {key} is {reported!r}, not a number")
         elif _differ(number, value, ctx.tol):
             ctx.add(f"kpis {key} is {_f(number)}, but the plan tables add up to {_f(value)}")
-    if status in _GOOD_STATUS:
+    if status in _SOLVER_STATUS:
         _check_gap(ctx, kpis)
 
 

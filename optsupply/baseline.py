@@ -1,0 +1,862 @@
+"""The siloed baseline: the plan a team makes without optsupply.
+
+Each team decides on its own with a simple rule of thumb, one after the other
+(launch → marketing → merchandising → supply chain), and the resulting plan is
+evaluated with exactly the same profit calculation and checker as an
+optimized plan (:func:`optsupply.testing.evaluate_plan`,
+:func:`optsupply.testing.check_plan`). Comparing the two
+(:func:`uplift_report`) shows what planning everything together is worth,
+and where that uplift comes from.
+
+>>> import optsupply as ops
+>>> from optsupply.baseline import siloed_plan, uplift_report
+>>> sc = ops.Scenario.load("instances/tiny")
+>>> base = siloed_plan(sc)                 # a Plan, kpis["status"] == "baseline"
+>>> uplift_report(sc, ops.solve(sc), base)  # profit and every cost, side by side
+
+The rules
+---------
+*Forecast* in the rules below means the scenario's base demand (demand.csv,
+or launch_curve.csv × seasonality from the launch period on).
+
+**Launch team.** A new product's *forecast margin* at period τ is
+(price − unit_cost) × its forecast demand, summed over all regions and the
+periods τ … H−1 when launched at τ. A product is worth launching at τ when
+that margin is at least its launch_cost (category and brand onboarding costs
+are not part of this per-product test). must_launch products always launch.
+At most ``launch.max_per_period`` products launch per period:
+
+1. must_launch products first, earliest deadline first (the earliest period
+   with room in their window; always their launch_earliest when there is room);
+2. then the products worth launching at their launch_earliest, by forecast
+   margin − launch cost (highest first, ties by product order): each launches
+   in the first period from its launch_earliest on that has room and at which
+   it is still worth launching (a later launch has a shorter horizon), and is
+   dropped when no period of its window has room.
+
+Then ``min_products`` of categories and brands (counting launched new
+products): a group that launches some but fewer than min_products products is
+*topped up* with its best not-yet-launched members (highest forecast margin −
+launch cost at their earliest period; each at the first period of its window
+with room) when that reaches min_products and the group's launched members
+together still forecast at least their launch costs plus the group's
+onboarding cost (or when the group has a must_launch member); otherwise every
+optional member of the group is dropped. Dropping repeats until no group
+breaks its minimum (a group whose only launched members must launch and that
+cannot be topped up is left as it is: the scenario then has no feasible plan
+with these launches).
+
+**Marketing.** The advertising budget is ``advertising.total_budget``; when
+that is not set, it is the channels' per-period budgets over the horizon, an
+uncapped channel counted at the sum of the half-saturation spends of the
+products it can advertise. Products that can be advertised (a response.csv
+row with max_uplift > 0) and are active at some period get a share of the
+budget in proportion to their forecast revenue (price × forecast demand over
+the horizon). A product's share is split equally over its channels and spread
+evenly over the periods in which it is active (spend before launch is wasted,
+so there is none). Where the spend on a channel in a period exceeds the
+channel's budget, every product's spend on it in that period is scaled down to
+the budget; the rest is not spent. The uplift counted on is the true Hill curve
+(:func:`optsupply.model.pwl.hill`) at the effective (adstocked) spend, split
+over regions in proportion to the product's forecast per region.
+
+**Merchandising.** In each period the slots go to the active products with a
+featured_lift > 0 and the highest forecast revenue in that period (price ×
+forecast demand; ties by product order); a product with no lift gains nothing
+from a slot. The featured uplift counted on is featured_lift × base demand.
+
+**Supply chain.** Each product is replenished into one *home* warehouse among
+its supply.csv warehouses: the one whose lanes reach the largest share of its
+forecast demand, and among those the lowest demand-weighted cost_per_unit.
+Every period t the home warehouse orders up to
+
+    S(t) = forecast demand over t … t+L (L = lead time; base + ad + featured
+           uplift, regions the home warehouse reaches) + z·σ·√(L+1)
+
+with z = 1.65 and σ·√(L+1) = √(Σ σ_j²) over the same periods, σ_j from
+demand_sd (0 when absent; × seasonality for new products, 0 before launch).
+The order is S(t) minus the inventory position: the product's stock in every
+warehouse at the end of t−1 plus what arrives there (orders and pipeline) in
+t … t+L. An order below min_order is raised to it, one above max_order is cut
+to it, and no order is placed that would arrive after the horizon. A new
+product's first order thus arrives at its launch (pre-stocking). Orders that
+would overflow a warehouse's storage_capacity, or finance.max_inventory_value,
+are cut when they arrive (largest first; an order cut below min_order is
+cancelled) — only by stock that is left over at the end of that period, so
+shipments are never affected.
+
+**Shipping.** Each period, every region's potential demand of each product is
+served from the warehouses holding it, cheapest lane first (a lane whose cost
+per unit exceeds the product's price is not used). Where stock, a lane's
+capacity or a warehouse's throughput cannot serve everything asked of it in a
+round, each request gets the same share of it; the rest is lost. Lane fixed
+costs are not considered.
+
+Everything counted on (ad and featured uplift) is part of the potential
+demand, so demand that supply does not meet is lost (and costs
+lost_sale_cost).
+
+The plan's ``kpis`` come from :func:`optsupply.testing.evaluate_plan`;
+``status`` is ``"baseline"`` and ``method`` is ``"siloed"`` (no solver ran,
+so there is no bound or gap).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optsupply.errors import OptsupplyError
+from optsupply.model.pwl import hill
+from optsupply.plan import COST_KEYS, TABLE_COLUMNS, Plan, _dates
+from optsupply.scenario import Scenario
+from optsupply.testing import evaluate_plan
+
+__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS"]
+
+SAFETY_Z = 1.65  #: safety factor z of the order-up-to level (about a 95 % cycle service level)
+STATUS = "baseline"  #: kpis status of a siloed plan
+_EPS = 1e-9  # quantities below this are zero
+_PASSES = 3  # allocation passes per shipping round (requests scaled down by a shared limit get a second go)
+
+
+class BaselineError(OptsupplyError):
+    """The siloed rules cannot produce a plan for this scenario (e.g. must_launch products that do not fit)."""
+
+
+# ---------------------------------------------------------------------- data
+
+
+@dataclass
+class _Data:
+    """The scenario as dense numpy arrays (products P, warehouses W, regions R, periods T)."""
+
+    sc: Scenario
+    H: int
+    products: np.ndarray
+    warehouses: np.ndarray
+    regions: np.ndarray
+    channels: np.ndarray
+    price: np.ndarray
+    unit_cost: np.ndarray
+    volume: np.ndarray
+    lift: np.ndarray
+    launch_cost: np.ndarray
+    lost_cost: np.ndarray
+    must: np.ndarray
+    is_new: np.ndarray
+    lo: np.ndarray  # launch window of new products
+    hi: np.ndarray
+    category: np.ndarray
+    brand: np.ndarray
+    base_active: np.ndarray  # P×R×T, demand.csv
+    sd_active: np.ndarray
+    curve: np.ndarray  # P×R×T by age, launch_curve.csv (ages < H)
+    curve_sd: np.ndarray
+    season: np.ndarray  # P×T, the seasonality index of the product's category
+    share: np.ndarray  # P×R, share of the product's forecast per region (before seasonality)
+    # supply pairs k = (product, warehouse)
+    kp: np.ndarray
+    kw: np.ndarray
+    lead: np.ndarray
+    min_order: np.ndarray
+    max_order: np.ndarray
+    initial: np.ndarray  # K
+    pipeline: np.ndarray  # K×T
+    # lanes l = (warehouse, region)
+    lane_of: dict[tuple[int, int], int]
+    lane_cost: np.ndarray
+    lane_cap: np.ndarray
+    storage: np.ndarray
+    throughput: np.ndarray
+    # advertising: response rows q = (product, channel)
+    qp: np.ndarray
+    qc: np.ndarray
+    q_max: np.ndarray
+    q_half: np.ndarray
+    q_shape: np.ndarray
+    q_carry: np.ndarray
+    channel_budget: np.ndarray  # C
+    slots: np.ndarray  # T
+    max_per_period: int | None
+    max_inventory_value: float | None
+    total_budget: float | None
+
+
+def _ids(series: pd.Series) -> np.ndarray:
+    return np.array([str(v) for v in series], dtype=object)
+
+
+def _prepare(sc: Scenario) -> _Data:
+    H = sc.periods
+    prod = sc.products
+    products = _ids(prod["product"])
+    pidx = pd.Index(products)
+    P = len(products)
+    wh = sc.warehouses
+    warehouses = _ids(wh["warehouse"])
+    widx = pd.Index(warehouses)
+    regions = np.array(sorted(set(_ids(sc.demand["region"])) | set(_ids(sc.launch_curve["region"]))
+                              | set(_ids(sc.lanes["region"]))), dtype=object)
+    ridx = pd.Index(regions)
+    R = len(regions)
+    is_new = (prod["status"].astype(str) == "new").to_numpy()
+
+    def floats(col: str) -> np.ndarray:
+        return prod[col].to_numpy(dtype="float64")
+
+    base_active = np.zeros((P, R, H))
+    sd_active = np.zeros((P, R, H))
+    dem = sc.demand
+    if not dem.empty:
+        p = pidx.get_indexer(_ids(dem["product"]))
+        r = ridx.get_indexer(_ids(dem["region"]))
+        t = dem["period"].to_numpy(dtype="int64")
+        ok = (p >= 0) & (t >= 0) & (t < H) & ~is_new[np.maximum(p, 0)]
+        base_active[p[ok], r[ok], t[ok]] = dem["demand"].to_numpy(dtype="float64")[ok]
+        sd_active[p[ok], r[ok], t[ok]] = np.nan_to_num(dem["demand_sd"].to_numpy(dtype="float64")[ok])
+    curve = np.zeros((P, R, H))
+    curve_sd = np.zeros((P, R, H))
+    lc = sc.launch_curve
+    if not lc.empty:
+        p = pidx.get_indexer(_ids(lc["product"]))
+        r = ridx.get_indexer(_ids(lc["region"]))
+        a = lc["age"].to_numpy(dtype="int64")
+        ok = (p >= 0) & (a >= 0) & (a < H) & is_new[np.maximum(p, 0)]
+        curve[p[ok], r[ok], a[ok]] = lc["demand"].to_numpy(dtype="float64")[ok]
+        curve_sd[p[ok], r[ok], a[ok]] = np.nan_to_num(lc["demand_sd"].to_numpy(dtype="float64")[ok])
+
+    # regional shares: totals per region of demand.csv (active) or launch_curve.csv (new, every age)
+    totals = np.zeros((P, R))
+    for table, new_rows in ((dem, False), (lc, True)):
+        if table.empty:
+            continue
+        p = pidx.get_indexer(_ids(table["product"]))
+        r = ridx.get_indexer(_ids(table["region"]))
+        ok = (p >= 0) & (is_new[np.maximum(p, 0)] == new_rows)
+        np.add.at(totals, (p[ok], r[ok]), table["demand"].to_numpy(dtype="float64")[ok])
+    per_product = totals.sum(axis=1, keepdims=True)
+    share = np.divide(totals, per_product, out=np.zeros_like(totals), where=per_product > 0)
+
+    category = _ids(prod["category"])
+    season = np.ones((P, H))
+    ss = sc.seasonality
+    if not ss.empty:
+        index: dict[str, np.ndarray] = {}
+        for c, t, i in zip(_ids(ss["category"]), ss["period"].to_numpy(dtype="int64"),
+                           ss["index"].to_numpy(dtype="float64"), strict=True):
+            if 0 <= t < H:
+                index.setdefault(c, np.ones(H))[t] = i
+        for i, c in enumerate(category):
+            if c in index:
+                season[i] = index[c]
+
+    sup = sc.supply
+    kp = pidx.get_indexer(_ids(sup["product"]))
+    kw = widx.get_indexer(_ids(sup["warehouse"]))
+    pair_idx = {(int(p), int(w)): k for k, (p, w) in enumerate(zip(kp, kw, strict=True))}
+    K = len(kp)
+    initial = np.zeros(K)
+    for p, w, u in zip(_ids(sc.initial_stock["product"]), _ids(sc.initial_stock["warehouse"]),
+                       sc.initial_stock["units"].to_numpy(dtype="float64"), strict=True):
+        k = pair_idx.get((int(pidx.get_loc(p)), int(widx.get_loc(w))))
+        if k is not None:
+            initial[k] += u
+    pipeline = np.zeros((K, H))
+    for p, w, t, u in zip(_ids(sc.pipeline["product"]), _ids(sc.pipeline["warehouse"]),
+                          sc.pipeline["period"].to_numpy(dtype="int64"),
+                          sc.pipeline["units"].to_numpy(dtype="float64"), strict=True):
+        k = pair_idx.get((int(pidx.get_loc(p)), int(widx.get_loc(w))))
+        if k is not None and 0 <= t < H:
+            pipeline[k, t] += u
+
+    ln = sc.lanes
+    lw = widx.get_indexer(_ids(ln["warehouse"]))
+    lr = ridx.get_indexer(_ids(ln["region"]))
+    lane_of = {(int(w), int(r)): i for i, (w, r) in enumerate(zip(lw, lr, strict=True))}
+
+    resp = sc.response
+    channels = list(dict.fromkeys(list(_ids(sc.channels["channel"])) + list(_ids(resp["channel"]))))
+    cidx = pd.Index(channels)
+    budget_of = dict(zip(_ids(sc.channels["channel"]), sc.channels["budget"].to_numpy(dtype="float64"), strict=True))
+
+    slots = np.zeros(H, dtype=np.int64)
+    for t, s in zip(sc.slots["period"].to_numpy(dtype="int64"), sc.slots["slots"].to_numpy(dtype="int64"), strict=True):
+        if 0 <= t < H:
+            slots[t] = s
+
+    settings = sc.settings
+    return _Data(
+        sc=sc, H=H, products=products, warehouses=warehouses, regions=regions,
+        channels=np.array(channels, dtype=object),
+        price=floats("price"), unit_cost=floats("unit_cost"), volume=floats("volume"), lift=floats("featured_lift"),
+        launch_cost=floats("launch_cost"), lost_cost=floats("lost_sale_cost"),
+        must=prod["must_launch"].to_numpy(dtype=bool) & is_new, is_new=is_new,
+        lo=np.clip(prod["launch_earliest"].to_numpy(dtype="int64"), 0, H - 1),
+        hi=np.clip(prod["launch_latest"].to_numpy(dtype="int64"), 0, H - 1),
+        category=category, brand=_ids(prod["brand"]),
+        base_active=base_active, sd_active=sd_active, curve=curve, curve_sd=curve_sd, season=season, share=share,
+        kp=kp, kw=kw, lead=sup["lead_time"].to_numpy(dtype="int64"),
+        min_order=sup["min_order"].to_numpy(dtype="float64"), max_order=sup["max_order"].to_numpy(dtype="float64"),
+        initial=initial, pipeline=pipeline,
+        lane_of=lane_of, lane_cost=ln["cost_per_unit"].to_numpy(dtype="float64"),
+        lane_cap=ln["capacity"].to_numpy(dtype="float64"),
+        storage=wh["storage_capacity"].to_numpy(dtype="float64"),
+        throughput=wh["throughput_capacity"].to_numpy(dtype="float64"),
+        qp=pidx.get_indexer(_ids(resp["product"])), qc=cidx.get_indexer(_ids(resp["channel"])),
+        q_max=resp["max_uplift"].to_numpy(dtype="float64"), q_half=resp["half_saturation"].to_numpy(dtype="float64"),
+        q_shape=resp["shape"].to_numpy(dtype="float64"), q_carry=resp["carryover"].to_numpy(dtype="float64"),
+        channel_budget=np.array([budget_of.get(c, math.inf) for c in channels], dtype="float64"),
+        slots=slots,
+        max_per_period=None if settings.get("launch.max_per_period") is None else int(settings["launch.max_per_period"]),
+        max_inventory_value=settings.get("finance.max_inventory_value"),
+        total_budget=settings.get("advertising.total_budget"),
+    )
+
+
+# ---------------------------------------------------------------------- launch team
+
+
+def _forecast_margins(d: _Data) -> np.ndarray:
+    """P×T: (price − unit_cost) × forecast demand over τ … H−1 if launched at τ (0 for active products)."""
+    H = d.H
+    by_age = d.curve.sum(axis=1)  # P×T
+    units = np.zeros((len(d.products), H))
+    for tau in range(H):
+        units[:, tau] = (by_age[:, : H - tau] * d.season[:, tau:]).sum(axis=1)
+    return (d.price - d.unit_cost)[:, None] * units
+
+
+def _launch_periods(d: _Data) -> np.ndarray:
+    """Launch period of every product (−1: not launched; active products are −1 too)."""
+    H = d.H
+    P = len(d.products)
+    limit = d.max_per_period if d.max_per_period is not None else P + 1
+    count = np.zeros(H, dtype=np.int64)
+    tau = np.full(P, -1, dtype=np.int64)
+    margin = _forecast_margins(d)
+    net = margin - d.launch_cost[:, None]
+
+    # 1. must_launch: earliest deadline first, period by period
+    waiting = [int(p) for p in np.flatnonzero(d.must)]
+    for t in range(H):
+        ready = sorted((p for p in waiting if d.lo[p] <= t <= d.hi[p]), key=lambda p: (d.hi[p], p))
+        for p in ready:
+            if count[t] >= limit:
+                break
+            tau[p] = t
+            count[t] += 1
+            waiting.remove(p)
+    if waiting:
+        names = ", ".join(d.products[p] for p in waiting)
+        raise BaselineError(f"must_launch products {names} do not fit into their launch windows with "
+                            f"launch.max_per_period = {d.max_per_period}")
+
+    # 2. optional products worth launching at their earliest period, by net forecast value
+    optional = [int(p) for p in np.flatnonzero(d.is_new & ~d.must) if net[p, d.lo[p]] >= 0]
+    for p in sorted(optional, key=lambda p: (-net[p, d.lo[p]], p)):
+        for t in range(d.lo[p], d.hi[p] + 1):
+            if count[t] < limit and net[p, t] >= 0:
+                tau[p] = t
+                count[t] += 1
+                break
+
+    # 3. min_products of categories and brands
+    groups = []
+    for level, table, owner in (("category", d.sc.categories, d.category), ("brand", d.sc.brands, d.brand)):
+        for g, cost, need in zip(_ids(table[level]), table["onboarding_cost"].to_numpy(dtype="float64"),
+                                 table["min_products"].to_numpy(dtype="int64"), strict=True):
+            members = [int(p) for p in np.flatnonzero(d.is_new & (owner == g))]
+            if need > 0 and members:
+                groups.append((members, int(need), float(cost)))
+
+    def launched(members: list[int]) -> list[int]:
+        return [p for p in members if tau[p] >= 0]
+
+    for members, need, cost in groups:  # top up
+        have = launched(members)
+        if not 0 < len(have) < need:
+            continue
+        added: list[int] = []
+        for p in sorted((p for p in members if tau[p] < 0), key=lambda p: (-net[p, d.lo[p]], p)):
+            if len(have) + len(added) >= need:
+                break
+            for t in range(d.lo[p], d.hi[p] + 1):
+                if count[t] < limit:
+                    tau[p] = t
+                    count[t] += 1
+                    added.append(p)
+                    break
+        value = sum(net[p, tau[p]] for p in have + added) - cost
+        worth = value >= 0 or any(d.must[p] for p in members)
+        if len(have) + len(added) < need or not worth:
+            for p in added:
+                count[tau[p]] -= 1
+                tau[p] = -1
+    changed = True
+    while changed:  # drop the optional members of groups that still break their minimum
+        changed = False
+        for members, need, _cost in groups:
+            have = launched(members)
+            if 0 < len(have) < need:
+                for p in have:
+                    if not d.must[p]:
+                        count[tau[p]] -= 1
+                        tau[p] = -1
+                        changed = True
+    return tau
+
+
+def _base_demand(d: _Data, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Base demand and its sd (P×R×T) under the launches, and the active mask (P×T)."""
+    H = d.H
+    base = d.base_active.copy()
+    sd = d.sd_active.copy()
+    active = np.repeat(~d.is_new[:, None], H, axis=1)
+    for p in np.flatnonzero(tau >= 0):
+        t0 = int(tau[p])
+        base[p, :, t0:] = d.curve[p, :, : H - t0] * d.season[p, t0:]
+        sd[p, :, t0:] = d.curve_sd[p, :, : H - t0] * d.season[p, t0:]
+        active[p, t0:] = True
+    return base, sd, active
+
+
+# ---------------------------------------------------------------------- marketing
+
+
+@dataclass
+class _Ads:
+    rows: np.ndarray  # response rows advertised
+    spend: np.ndarray  # rows × T
+    effective: np.ndarray
+    uplift: np.ndarray
+    total_budget: float
+
+
+def _advertising(d: _Data, base: np.ndarray, active: np.ndarray) -> _Ads:
+    H = d.H
+    n_active = active.sum(axis=1)
+    revenue = d.price * base.sum(axis=(1, 2))
+    ok = (d.q_max > 0) & (n_active[d.qp] > 0) & (revenue[d.qp] > 0)
+    rows = np.flatnonzero(ok)
+    if d.total_budget is not None:
+        budget = float(d.total_budget)
+    else:  # the channels' budgets over the horizon; an uncapped channel at its products' half-saturation spends
+        per_channel = np.bincount(d.qc[rows], weights=d.q_half[rows], minlength=len(d.channels))
+        budget = float(np.minimum(d.channel_budget, per_channel).sum() * H)
+    spend = np.zeros((len(rows), H))
+    if len(rows) and budget > 0:
+        advertised = np.unique(d.qp[rows])
+        product_budget = np.zeros(len(d.products))
+        product_budget[advertised] = budget * revenue[advertised] / revenue[advertised].sum()
+        n_channels = np.bincount(d.qp[rows], minlength=len(d.products))
+        per_period = product_budget[d.qp[rows]] / n_channels[d.qp[rows]] / n_active[d.qp[rows]]
+        spend = per_period[:, None] * active[d.qp[rows]]
+        for c in range(len(d.channels)):  # channel budget per period
+            on = d.qc[rows] == c
+            if not on.any() or not math.isfinite(d.channel_budget[c]):
+                continue
+            total = spend[on].sum(axis=0)
+            scale = np.ones(H)
+            over = total > d.channel_budget[c]
+            scale[over] = d.channel_budget[c] / total[over]
+            spend[on] *= scale
+    effective = np.zeros_like(spend)
+    carry = d.q_carry[rows]
+    for t in range(H):
+        effective[:, t] = spend[:, t] + (carry * effective[:, t - 1] if t > 0 else 0.0)
+    uplift = np.zeros_like(spend)
+    for i, q in enumerate(rows):
+        uplift[i] = hill(effective[i], d.q_max[q], d.q_half[q], d.q_shape[q])
+    uplift *= active[d.qp[rows]]  # effective spend is 0 before launch anyway
+    return _Ads(rows, spend, effective, uplift, budget)
+
+
+# ---------------------------------------------------------------------- merchandising
+
+
+def _featured(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """P×T: featured products, the active ones with a lift and the highest forecast revenue per period."""
+    revenue = d.price[:, None] * base.sum(axis=1)
+    eligible = active & (d.lift[:, None] > 0) & (revenue > 0)
+    feat = np.zeros_like(eligible)
+    for t in range(d.H):
+        candidates = np.flatnonzero(eligible[:, t])
+        if len(candidates) == 0 or d.slots[t] <= 0:
+            continue
+        order = candidates[np.lexsort((candidates, -revenue[candidates, t]))]
+        feat[order[: d.slots[t]], t] = True
+    return feat
+
+
+# ---------------------------------------------------------------------- supply chain
+
+
+def _home_warehouses(d: _Data) -> np.ndarray:
+    """Supply pair index of every product's home warehouse (−1: no warehouse reaches its demand)."""
+    home = np.full(len(d.products), -1, dtype=np.int64)
+    best: dict[int, tuple[float, float, int]] = {}
+    for k, (p, w) in enumerate(zip(d.kp, d.kw, strict=True)):
+        covered, cost = 0.0, 0.0
+        for r in np.flatnonzero(d.share[p] > 0):
+            lane = d.lane_of.get((int(w), int(r)))
+            if lane is not None:
+                covered += d.share[p, r]
+                cost += d.share[p, r] * d.lane_cost[lane]
+        if covered <= 0:
+            continue
+        key = (-round(covered, 9), cost / covered, k)
+        if p not in best or key < best[p]:
+            best[p] = key
+            home[p] = k
+    return home
+
+
+@dataclass
+class _Flows:
+    orders: np.ndarray  # K×T, placed in t
+    stock: np.ndarray  # K×T, end of period
+    ship: np.ndarray  # M×T
+    mk: np.ndarray  # shipping routes m = (pair, region)
+    mr: np.ndarray
+    ml: np.ndarray
+
+
+@dataclass
+class _Routes:
+    """Shipping routes m = (supply pair, region) over the lane between them."""
+
+    mk: np.ndarray
+    mr: np.ndarray
+    ml: np.ndarray
+    by_rank: list[np.ndarray]  # routes that are the i-th cheapest of their (product, region)
+
+
+def _routes(d: _Data) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shipping routes (pair k, region r, lane l) and their rank among the routes of (product, region)."""
+    rows = []
+    for k, (p, w) in enumerate(zip(d.kp, d.kw, strict=True)):
+        for r in np.flatnonzero(d.share[p] > 0):
+            lane = d.lane_of.get((int(w), int(r)))
+            if lane is not None and d.lane_cost[lane] * d.volume[p] <= d.price[p]:
+                rows.append((int(p), int(r), d.lane_cost[lane], int(w), k, lane))
+    rows.sort()
+    mk = np.array([row[4] for row in rows], dtype=np.int64)
+    mr = np.array([row[1] for row in rows], dtype=np.int64)
+    ml = np.array([row[5] for row in rows], dtype=np.int64)
+    rank = np.zeros(len(rows), dtype=np.int64)
+    for i in range(1, len(rows)):
+        if rows[i][:2] == rows[i - 1][:2]:
+            rank[i] = rank[i - 1] + 1
+    return mk, mr, ml, rank
+
+
+def _share_of(request: np.ndarray, group: np.ndarray, room: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """Per request, the fraction it can get when the requests of each group share ``room`` proportionally."""
+    asked = np.bincount(group, weights=request if weight is None else request * weight, minlength=len(room))
+    frac = np.ones(len(room))
+    room = np.maximum(room, 0.0)
+    tight = (asked > 0) & (asked > room)
+    frac[tight] = room[tight] / asked[tight]
+    return frac[group]
+
+
+def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, home: np.ndarray) -> _Flows:
+    H = d.H
+    K = len(d.kp)
+    W = len(d.warehouses)
+    mk, mr, ml, rank = _routes(d)
+    vol_k = d.volume[d.kp]
+    value_k = d.unit_cost[d.kp]
+
+    # order-up-to data of the home pairs
+    homes = np.flatnonzero(home >= 0)
+    hk = home[homes]
+    reach = np.zeros((len(d.products), len(d.regions)), dtype=bool)
+    for p, k in zip(homes, hk, strict=True):
+        for r in np.flatnonzero(d.share[p] > 0):
+            reach[p, r] = (int(d.kw[k]), int(r)) in d.lane_of
+    demand = (potential * reach[:, :, None]).sum(axis=1)[homes]  # homes × T
+    var = (sd ** 2 * reach[:, :, None]).sum(axis=1)[homes]
+    cum_demand = np.concatenate([np.zeros((len(homes), 1)), np.cumsum(demand, axis=1)], axis=1)
+    cum_var = np.concatenate([np.zeros((len(homes), 1)), np.cumsum(var, axis=1)], axis=1)
+    h_lead = d.lead[hk]
+    # pairs of the same product as each home pair (for the inventory position)
+    product_pairs = [np.flatnonzero(d.kp == p) for p in homes]
+
+    orders = np.zeros((K, H))
+    arrivals = d.pipeline.copy()
+    stock = np.zeros((K, H))
+    ship = np.zeros((len(mk), H))
+    level = d.initial.copy()
+    routes = _Routes(mk, mr, ml, [np.flatnonzero(rank == i) for i in range(int(rank.max()) + 1 if len(rank) else 0)])
+
+    for t in range(H):
+        # ---- orders placed at t (order-up-to), arriving at t + L
+        cum_arr = np.concatenate([np.zeros((K, 1)), np.cumsum(arrivals, axis=1)], axis=1)
+        for i, k in enumerate(hk):
+            L = int(h_lead[i])
+            if t + L > H - 1:
+                continue
+            end = t + L + 1
+            target = cum_demand[i, end] - cum_demand[i, t] + SAFETY_Z * math.sqrt(max(cum_var[i, end] - cum_var[i, t], 0.0))
+            pairs = product_pairs[i]
+            position = level[pairs].sum() + (cum_arr[pairs, end] - cum_arr[pairs, t]).sum()
+            q = target - position
+            if q <= _EPS:
+                continue
+            q = min(max(q, d.min_order[k]), d.max_order[k])
+            if q <= _EPS:
+                continue
+            orders[k, t] = q
+            arrivals[k, t + L] += q
+        # ---- receipts, shipping; orders that overflow storage or the inventory value cap are cut on arrival
+        placed = t - d.lead
+        can = np.flatnonzero(placed >= 0)
+        while True:
+            avail, ship[:, t] = _ship(d, routes, level + arrivals[:, t], potential[:, :, t])
+            arriving = np.zeros(K)
+            arriving[can] = orders[can, placed[can]]
+            again = False
+            held = np.bincount(d.kw, weights=avail * vol_k, minlength=W)
+            for w in np.flatnonzero(held > d.storage + 1e-9 * np.maximum(1.0, d.storage)):
+                again |= _cut(d, np.flatnonzero((d.kw == w) & (arriving > 0)), held[w] - d.storage[w], vol_k,
+                              orders, arrivals, avail, arriving, t)
+            cap = d.max_inventory_value
+            if cap is not None and not again:
+                value = float((avail * value_k).sum())
+                if value > cap + 1e-9 * max(1.0, cap):
+                    again = _cut(d, np.flatnonzero(arriving > 0), value - cap, value_k, orders, arrivals, avail,
+                                 arriving, t)
+            if not again:
+                break
+        level = avail
+        stock[:, t] = level
+    return _Flows(orders, stock, ship, mk, mr, ml)
+
+
+def _ship(d: _Data, routes: _Routes, avail: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One period's shipments (per route) from stock ``avail`` (per pair) to ``potential`` (P×R); returns (left, shipped)."""
+    K, W = len(d.kp), len(d.warehouses)
+    avail = avail.copy()
+    shipped = np.zeros(len(routes.mk))
+    left = potential.copy()
+    lane_room = d.lane_cap.copy()
+    wh_room = d.throughput.copy()
+    for sel in routes.by_rank:
+        k, r, lane = routes.mk[sel], routes.mr[sel], routes.ml[sel]
+        p, w = d.kp[k], d.kw[k]
+        v = d.volume[p]
+        for _ in range(_PASSES):
+            req = left[p, r]
+            req = np.where((req > _EPS) & (avail[k] > _EPS), req, 0.0)
+            if not (req > 0).any():
+                break
+            frac = _share_of(req, k, avail) * _share_of(req, lane, lane_room, v) * _share_of(req, w, wh_room, v)
+            amount = req * np.minimum(frac, 1.0)
+            if not (amount > _EPS).any():
+                break
+            shipped[sel] += amount
+            left[p, r] -= amount
+            avail -= np.bincount(k, weights=amount, minlength=K)
+            lane_room -= np.bincount(lane, weights=amount * v, minlength=len(lane_room))
+            wh_room -= np.bincount(w, weights=amount * v, minlength=W)
+    return np.maximum(avail, 0.0), shipped
+
+
+def _cut(d: _Data, pairs: np.ndarray, excess: float, weight: np.ndarray, orders: np.ndarray,
+         arrivals: np.ndarray, avail: np.ndarray, arriving: np.ndarray, t: int) -> bool:
+    """Cut orders arriving at t (largest first) so that ``excess`` (in ``weight`` units) goes away.
+
+    First only out of the stock left over at the end of t, so shipments stay as they are (an order
+    that would fall below min_order is cancelled, when it is all left over). When that is not enough,
+    orders that min_order keeps from being cut are cancelled outright and True is returned: the
+    period's shipments must then be recomputed.
+    """
+    order = sorted(pairs, key=lambda k: (-arriving[k] * weight[k], k))
+    for k in order:
+        if excess <= 0:
+            return False
+        if weight[k] <= 0:
+            continue
+        o, left = arriving[k], avail[k]
+        cuttable = o if o <= left else max(0.0, min(left, o - d.min_order[k]))
+        cut = min(cuttable, excess / weight[k])
+        if o <= left and (o - cut <= _EPS or o - cut < d.min_order[k] - _EPS):
+            cut = o
+        if cut <= 0:
+            continue
+        orders[k, t - d.lead[k]] -= cut
+        arrivals[k, t] -= cut
+        avail[k] -= cut
+        arriving[k] -= cut
+        excess -= cut * weight[k]
+    cancelled = False
+    for k in order:
+        if excess <= 0:
+            break
+        if weight[k] <= 0 or arriving[k] <= 0:
+            continue
+        excess -= avail[k] * weight[k]
+        orders[k, t - d.lead[k]] -= arriving[k]
+        arrivals[k, t] -= arriving[k]
+        arriving[k] = 0.0
+        cancelled = True
+    return cancelled
+
+
+# ---------------------------------------------------------------------- the plan
+
+
+def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame({c: data[c] for c in TABLE_COLUMNS[name]})
+    for c in ("period", "arrival"):
+        if c in df.columns:
+            df[c] = df[c].astype("int64")
+    return df
+
+
+def siloed_plan(scenario: Scenario) -> Plan:
+    """The plan of siloed teams following simple rules (see the module docstring), evaluated like any plan.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded (validated) scenario.
+
+    Returns
+    -------
+    Plan
+        Tables as in SPEC §4; ``kpis`` from :func:`optsupply.testing.evaluate_plan` with
+        ``status == "baseline"``, ``method == "siloed"``, no ``best_bound`` or ``mip_gap``
+        (None), and ``advertising_budget``: the budget the marketing rule split.
+
+    Raises
+    ------
+    BaselineError
+        When the must_launch products do not fit into their windows under launch.max_per_period.
+    """
+    t0 = time.perf_counter()
+    d = _prepare(scenario)
+    t1 = time.perf_counter()
+    H = d.H
+    tau = _launch_periods(d)
+    base, sd, active = _base_demand(d, tau)
+    ads = _advertising(d, base, active)
+    U = np.zeros((len(d.products), H))
+    np.add.at(U, d.qp[ads.rows], ads.uplift)
+    ad_uplift = d.share[:, :, None] * U[:, None, :]
+    feat = _featured(d, base, active)
+    featured_uplift = d.lift[:, None, None] * base * feat[:, None, :]
+    potential = base + ad_uplift + featured_uplift
+    flows = _simulate(d, potential, sd, _home_warehouses(d))
+
+    P, W = d.products, d.warehouses
+    launched = np.flatnonzero(tau >= 0)
+    k, t = np.nonzero(flows.orders > _EPS)
+    orders = _frame("orders", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "arrival": t + d.lead[k],
+                               "units": flows.orders[k, t]})
+    k, t = np.nonzero(flows.stock > _EPS)
+    stock = _frame("stock", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "units": flows.stock[k, t]})
+    m, t = np.nonzero(flows.ship > 0)
+    mk = flows.mk[m]
+    shipments = _frame("shipments", {"product": P[d.kp[mk]], "warehouse": W[d.kw[mk]], "region": d.regions[flows.mr[m]],
+                                     "period": t, "units": flows.ship[m, t]})
+    sold = np.zeros_like(potential)
+    np.add.at(sold, (d.kp[mk], flows.mr[m], t), flows.ship[m, t])
+    p, r, t = np.nonzero((potential > 0) | (sold > 0))
+    sales = _frame("sales", {
+        "product": P[p], "region": d.regions[r], "period": t, "base_demand": base[p, r, t],
+        "ad_uplift": ad_uplift[p, r, t], "featured_uplift": featured_uplift[p, r, t],
+        "potential_demand": potential[p, r, t], "sales": sold[p, r, t],
+        "lost": np.maximum(potential[p, r, t] - sold[p, r, t], 0.0),
+    })
+    i, t = np.nonzero((ads.spend > 0) | (ads.effective > _EPS))
+    q = ads.rows[i]
+    advertising = _frame("advertising", {"product": P[d.qp[q]], "channel": d.channels[d.qc[q]], "period": t,
+                                         "spend": ads.spend[i, t], "effective_spend": ads.effective[i, t],
+                                         "uplift": ads.uplift[i, t]})
+    p, t = np.nonzero(feat)
+    featured = _frame("featured", {"product": P[p], "period": t})
+    volume = np.zeros((len(d.lane_cost), H))
+    m, t = np.nonzero(flows.ship > 0)
+    np.add.at(volume, (flows.ml[m], t), flows.ship[m, t] * d.volume[d.kp[flows.mk[m]]])
+    lane_w = np.empty(len(d.lane_cost), dtype=np.int64)
+    lane_r = np.empty(len(d.lane_cost), dtype=np.int64)
+    for (w, r), i_lane in d.lane_of.items():
+        lane_w[i_lane], lane_r[i_lane] = w, r
+    i_lane, t = np.nonzero(volume > 0)
+    lanes = _frame("lanes", {"warehouse": W[lane_w[i_lane]], "region": d.regions[lane_r[i_lane]], "period": t,
+                             "volume": volume[i_lane, t], "used": np.ones(len(t), dtype=bool)})
+    plan = Plan(
+        launches=_frame("launches", {"product": P[launched], "period": tau[launched]}),
+        orders=orders, stock=stock, shipments=shipments, sales=sales, advertising=advertising,
+        featured=featured, lanes=lanes, kpis={}, scenario_name=scenario.name, dates=_dates(scenario),
+    )
+    t2 = time.perf_counter()
+    ev = evaluate_plan(scenario, plan)
+    plan.kpis = {
+        "status": STATUS,
+        "method": "siloed",
+        "profit": ev["profit"],
+        "revenue": ev["revenue"],
+        "costs": ev["costs"],
+        "salvage": ev["salvage"],
+        "objective": ev["profit"],
+        "best_bound": None,
+        "mip_gap": None,
+        "units_sold": ev["units_sold"],
+        "potential_demand": ev["potential_demand"],
+        "fill_rate": ev["fill_rate"],
+        "launched": ev["launched"],
+        "build_seconds": round(t1 - t0, 3),
+        "solve_seconds": round(t2 - t1, 3),
+        "advertising_budget": ads.total_budget,
+        "scenario": scenario.name,
+    }
+    return plan
+
+
+# ---------------------------------------------------------------------- the comparison
+
+
+def uplift_report(scenario: Scenario, joint_plan: Any, siloed_plan: Any) -> pd.DataFrame:
+    """Profit, revenue, salvage and every cost of both plans side by side: where the uplift comes from.
+
+    Every number is recomputed from the plan tables with
+    :func:`optsupply.testing.evaluate_plan` (the plans' kpis are not trusted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``metric``: ``revenue``, ``salvage``, ``cost.<part>`` for each cost of
+        kpis.json, ``profit``, then ``units_sold``, ``potential_demand``, ``fill_rate``
+        and ``launched``. Columns ``joint``, ``siloed``, ``delta`` (joint − siloed),
+        ``relative_delta`` (delta / |siloed|; NaN when siloed is 0) and
+        ``profit_contribution``: what the row adds to the profit delta (+delta for
+        revenue and salvage, −delta for a cost, NaN for the non-money rows). The
+        contributions of the revenue, salvage and cost rows add up to the profit delta.
+    """
+    joint = evaluate_plan(scenario, joint_plan)
+    silo = evaluate_plan(scenario, siloed_plan)
+    rows = []
+
+    def add(metric: str, a: float, b: float, sign: float | None) -> None:
+        delta = a - b
+        rel = delta / abs(b) if b != 0 else math.nan
+        rows.append((metric, a, b, delta, rel, sign * delta + 0.0 if sign is not None else math.nan))
+
+    add("revenue", joint["revenue"], silo["revenue"], 1.0)
+    add("salvage", joint["salvage"], silo["salvage"], 1.0)
+    for key in COST_KEYS:
+        add(f"cost.{key}", joint["costs"][key], silo["costs"][key], -1.0)
+    add("profit", joint["profit"], silo["profit"], 1.0)
+    for key in ("units_sold", "potential_demand", "fill_rate", "launched"):
+        add(key, float(joint[key]), float(silo[key]), None)
+    df = pd.DataFrame(rows, columns=["metric", "joint", "siloed", "delta", "relative_delta", "profit_contribution"])
+    return df.set_index("metric")
