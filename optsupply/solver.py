@@ -94,8 +94,22 @@ def highs_options(opts: SolveOptions) -> dict[str, Any]:
     return out
 
 
+_last_threads: list[int | None] = []
+
+
+def _reset_scheduler_if_threads_change(threads: int | None) -> None:
+    """HiGHS keeps one global task scheduler per process; a solve with another thread count
+    after the first one fails ("Not Set") unless the scheduler is reset first."""
+    if _last_threads and _last_threads[0] != threads:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _last_threads[:] = [threads]
+
+
 def solve_model(m: pyo.ConcreteModel, opts: SolveOptions) -> SolveResult:
     """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one)."""
+    _reset_scheduler_if_threads_change(opts.threads or None)
     solver = Highs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")

@@ -95,3 +95,29 @@ def test_status_optimal_and_gap_zero_on_tiny() -> None:
     assert plan.kpis["status"] == "optimal"
     assert plan.kpis["mip_gap"] == pytest.approx(0.0, abs=1e-9)
     assert plan.kpis["build_seconds"] >= 0 and plan.kpis["solve_seconds"] >= 0
+
+
+def test_zero_ad_budget_buys_no_uplift() -> None:
+    """Regression: with advertising.total_budget = 0 no chord was kept and uplift came for free."""
+    import optsupply as ops
+    from optsupply.testing import check_plan
+
+    sc = ops.Scenario.load("instances/tiny").with_changes({"advertising.total_budget": 0})
+    plan = ops.solve(sc, threads=1, mip_gap=1e-9)
+    assert check_plan(sc, plan) == []
+    assert plan.advertising["uplift"].sum() == 0.0
+    # no advertising at all: the same as the plan with every response curve removed
+    no_ads = ops.solve(sc.with_tables({"response": sc.response.iloc[0:0]}), threads=1, mip_gap=1e-9)
+    assert plan.kpis["profit"] == pytest.approx(no_ads.kpis["profit"], rel=1e-9)
+
+
+def test_changing_threads_between_solves_in_one_process() -> None:
+    """Regression: HiGHS's global scheduler made a second solve with another thread count fail."""
+    import optsupply as ops
+
+    sc = ops.Scenario.load("instances/tiny")
+    first = ops.solve(sc, threads=2)
+    second = ops.solve(sc, threads=1)
+    third = ops.solve(sc, threads=2)
+    assert [p.kpis["status"] for p in (first, second, third)] == ["optimal"] * 3
+    assert second.kpis["profit"] == pytest.approx(502.75, rel=1e-9)

@@ -52,7 +52,8 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
             start = d.window[p][0]
         n = len(pwl.breakpoints) - 1
         reach = _reachable_spend(d, p, c)
-        useful = [i for i in range(n) if pwl.breakpoints[i] < reach]
+        # chords of segments that start below the reachable spend; the first always (it bounds uplift at 0 spend)
+        useful = [i for i in range(n) if i == 0 or pwl.breakpoints[i] < reach]
         for t in range(start, d.H):
             spend_idx.append((p, c, t))
             if d.can_be_active(p, t):
