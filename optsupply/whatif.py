@@ -1,0 +1,1051 @@
+"""Fast what-if re-solves: one model, one persistent HiGHS instance, lean updates.
+
+>>> import optsupply as ops
+>>> from optsupply.whatif import WhatIf
+>>> session = WhatIf(ops.Scenario.load("instances/small"), time_limit=60, threads=1)
+>>> plan = session.solve()                                        # "cold"
+>>> plan = session.solve({"products.price": {"P01": "*0.9"}})     # "lean": objective only
+>>> plan = session.solve({"advertising.total_budget": "*0.8"})    # "lean": one right-hand side
+>>> session.last_update.kind, session.last_update.reason
+>>> session.base                                                  # the scenario just solved
+
+Every plan is made exactly as :func:`optsupply.solve` makes it (same
+:func:`~optsupply.plan.extract_plan`, same KPI dict); only the way to the
+solver's model differs.
+
+Changes are cumulative
+----------------------
+``session.solve(changes)`` applies ``changes`` to ``session.base`` (the scenario
+of the previous solve; at first the scenario the session was made with) and
+the result becomes the new ``session.base``. So ``"*1.1"`` twice is ``"*1.21"``.
+``solve(changes, from_original=True)`` applies them to ``session.original``
+instead. Changes are validated by :meth:`Scenario.with_changes` before anything
+else happens: a bad key or value raises :class:`~optsupply.errors.ScenarioError`
+and leaves the session exactly as it was.
+
+Design: patch the HiGHS model directly
+--------------------------------------
+The Pyomo model is built once (from ``session.original``) and transferred once
+to a persistent :class:`pyomo.contrib.solver.solvers.highs.Highs` whose
+``config.auto_updates`` are all switched off, so a re-solve pushes nothing from
+Pyomo. A lean update changes the highspy model itself (``changeColsCost``,
+``changeObjectiveOffset``, ``changeRowsBounds``, ``changeColsBounds``,
+``changeCoeff``); the HiGHS row and column of each Pyomo constraint and
+variable come from the interface's maps (``_pyomo_con_to_solver_con_map``,
+``_pyomo_var_to_solver_var_map``). No Pyomo ``Param`` is needed and the model
+code is unchanged. Consequence: after a lean update the Pyomo model's
+coefficients are stale (its variables' values are current); it is private to
+the session.
+
+Each update goes like this:
+
+1. ``new = base.with_changes(changes)`` (validation), then a cell-by-cell diff
+   of ``base`` and ``new``: the changed ``(table, column)`` rows and settings.
+2. ``prepare(new)`` — the data :func:`extract_plan` needs anyway, and the
+   derived bounds of the changed scenario.
+3. Every changed column must have a lean handler (below); otherwise the model
+   is rebuilt. Each handler computes its patch from the data and the model's
+   components, and may itself ask for a rebuild (a structural side effect).
+4. Data-derived bounds must stay valid. The model keeps the bounds it was
+   *built* with (``prepare(original)``, or the scenario of the last rebuild), so
+   the changed scenario may only lower them: order bounds, shipment bounds,
+   featured bounds, the (l,S) demand sums, and the set of Hill chords needed up
+   to the budget-reachable spend; its sparse index sets (sell, ship, orders)
+   must be subsets of the built ones and the regional demand shares equal. Any
+   violation means a rebuild. A return to the built data is therefore always
+   lean.
+5. Apply the patch, give the previous solution as a MIP start
+   (``setSolution`` with every column) and re-solve. If the change made the
+   previous solution infeasible (checked here: bounds, rows, integrality), it
+   is repaired first in a fresh highspy instance: the previous integer values
+   are fixed and an LP completes the rest (if that is infeasible, only the
+   integers at 0 stay fixed and a small MIP — 500 nodes, first solution —
+   completes it; each attempt gets 10 % of the time limit). HiGHS would do
+   the same repair inside ``run()``, but there the repair LP compares
+   ``time_limit`` with the *cumulative* run clock of the instance, so after
+   earlier runs longer than the limit it gives up at once and the start is
+   lost (measured on instances/medium; see tests/test_whatif.py).
+
+A rebuild (``prepare`` + ``build_model`` + a new HiGHS instance) becomes the
+new built state; its MIP start is the previous solution mapped onto the new
+model's variables by component name and index (a partial start).
+
+Lean changes (anything else is rebuilt)
+---------------------------------------
+============================================  ==========================================================
+``products.price``                            revenue coefficients of shipments
+``products.unit_cost``                        purchase cost; working-capital row coefficients
+``products.holding_cost``, ``salvage_value``  stock costs / final-stock value
+``products.launch_cost``                      launch binaries' cost
+``products.lost_sale_cost``                   coefficients of potential demand, objective constant;
+                                              rebuild when a featured active product switches
+                                              between 0 and > 0 (it changes the featured variables)
+``products.launch_earliest/_latest``          narrowing a new product's window fixes launch
+                                              binaries to 0 (widening needs new variables: rebuild)
+``supply.order_cost``, ``activation_cost``    set-up costs; rebuild if a set-up binary appears/vanishes
+``lanes.cost_per_unit``, ``fixed_cost``       transport costs; rebuild if a lane binary appears/vanishes
+``lanes.capacity``                            right-hand side or the capacity × used coefficient; a
+                                              capacity row the build left out as redundant is added
+                                              (``opt.add_constraints``) when a decrease makes it bind
+``warehouses.storage_/throughput_capacity``   right-hand sides (rebuild when infinite becomes finite)
+``channels.budget``, ``advertising.total_budget``  right-hand sides (decrease lean, increase lean only if
+                                              no Hill chord was left out because of the old budget)
+``finance.max_inventory_value``               right-hand sides
+``launch.max_per_period``, ``slots.slots``    right-hand sides (rebuild if a period gains its first slot)
+``demand.demand``                             (active products) demand-cap right-hand sides, featured
+                                              bounds and coefficients, the lost-sale constant
+``categories/brands.onboarding_cost``         onboarding binaries' cost
+``name``, ``currency``, ``horizon.start/freq``, ``solver.*``, ``demand_sd``, ``history``: no model change
+============================================  ==========================================================
+
+Known limits: this relies on private attributes of Pyomo's contrib HiGHS
+interface (``_solver_model`` and the two maps; verified on Pyomo 6.10.1), and
+HiGHS's thread scheduler is global: keep one ``threads`` value per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.repn import generate_standard_repn
+
+from optsupply.model import build_model, prepare
+from optsupply.model.advertising import _reachable_spend
+from optsupply.model.data import ModelData
+from optsupply.model.inventory import _needs_setup
+from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
+from optsupply.scenario import Scenario
+from optsupply.schema import TABLE_BY_NAME
+from optsupply.solver import (
+    OPTIMAL,
+    TIME_LIMIT,
+    SolveOptions,
+    SolveResult,
+    _status,
+    highs_options,
+)
+
+logger = logging.getLogger(__name__)
+
+COLD, LEAN, REBUILD = "cold", "lean", "rebuild"
+INF = highspy.kHighsInf
+_REL = 1e-9  # relative slack when comparing derived bounds (recomputed bounds are bit-identical)
+
+# settings and columns that do not reach the model
+_NO_MODEL_SETTINGS = {"name", "currency", "horizon.start", "horizon.freq",
+                      "solver.time_limit", "solver.mip_gap", "solver.threads", "solver.seed"}
+_NO_MODEL_COLUMNS = {("demand", "demand_sd"), ("launch_curve", "demand_sd"), ("history", "units"),
+                     ("history", "ad_spend")}
+
+
+@dataclass(frozen=True, eq=False)
+class Update:
+    """What the last :meth:`WhatIf.solve` did to the solver's model, and why.
+
+    Compares equal to its ``kind`` string: ``session.last_update == "lean"``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"cold"`` (first solve of a freshly built model), ``"lean"`` (the
+        HiGHS model was patched in place) or ``"rebuild"`` (a new model).
+    reason : str
+        Why, in a sentence.
+    changed : tuple of str
+        The changed ``table.column`` and setting keys.
+    mip_start : str
+        ``"none"``, ``"full"`` (every column of the previous solution) or
+        ``"partial"`` (the previous values of the variables that still exist).
+    seconds : float
+        Time to diff, prepare and patch (lean) or build (cold, rebuild).
+    """
+
+    kind: str
+    reason: str
+    changed: tuple[str, ...] = ()
+    mip_start: str = "none"
+    seconds: float = 0.0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return self.kind == other
+        if isinstance(other, Update):
+            return (self.kind, self.reason, self.changed, self.mip_start) == (
+                other.kind, other.reason, other.changed, other.mip_start)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.kind)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+class _Rebuild(Exception):  # control flow, not an error
+    """A change the persistent model cannot take leanly; the message says why."""
+
+
+@dataclass
+class _Patch:
+    cost: dict[int, float] = field(default_factory=lambda: defaultdict(float))  # column -> cost delta
+    offset: float | None = None
+    rows: dict[int, tuple[float, float]] = field(default_factory=dict)  # row -> (lower, upper)
+    cols: dict[int, tuple[float, float]] = field(default_factory=dict)  # column -> (lower, upper)
+    coef: dict[tuple[int, int], float] = field(default_factory=dict)  # (row, column) -> value
+    lane_rows: dict[tuple[str, str, int], float] = field(default_factory=dict)  # lane rows to add -> capacity
+
+
+class WhatIf:
+    """A what-if session: one model and one persistent HiGHS instance, re-solved after changes.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        The starting scenario (``session.original``); a path is loaded first.
+    **solve_options
+        :class:`~optsupply.solver.SolveOptions` fields (``time_limit``,
+        ``mip_gap``, ``threads``, ``seed``, ``presolve``, ``log``,
+        ``highs_options``) for every solve of the session; missing ones come
+        from the solved scenario's ``[solver]`` settings, as in
+        :func:`optsupply.solve`.
+
+    Attributes
+    ----------
+    original : Scenario
+        The scenario the session started from.
+    base : Scenario
+        The current scenario: the one the last :meth:`solve` planned (before
+        the first solve, ``original``).
+    last_update : Update or None
+        What the last :meth:`solve` did (``None`` before the first one).
+    plan : Plan or None
+        The last plan.
+
+    Examples
+    --------
+    >>> s = WhatIf(ops.Scenario.load("instances/tiny"), threads=1)
+    >>> p0 = s.solve()
+    >>> p1 = s.solve({"warehouses.storage_capacity": {"W1": "*0.5"}})
+    >>> str(s.last_update)
+    'lean: patched in place: warehouses.storage_capacity (1 row)'
+    """
+
+    def __init__(self, scenario: Scenario | str | os.PathLike, **solve_options: Any):
+        sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
+        SolveOptions.from_scenario(sc.settings, **solve_options)  # unknown option names fail here
+        self._options = dict(solve_options)
+        self.original = sc
+        self.base = sc
+        self.last_update: Update | None = None
+        self.plan: Plan | None = None
+        self._x: np.ndarray | None = None  # the last solution, by HiGHS column
+        self._fresh = True  # the model has not been solved since it was built
+        t0 = time.perf_counter()
+        self._build(sc, prepare(sc))
+        self._build_seconds = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ public
+
+    def solve(self, changes: Mapping[str, Any] | None = None, *, from_original: bool = False) -> Plan:
+        """Plan ``base`` with ``changes`` applied (cumulative), re-using the model where possible.
+
+        Parameters
+        ----------
+        changes : mapping, optional
+            As for :meth:`Scenario.with_changes` (``{"products.price": {"P1": "*0.9"}}``).
+            ``None`` or ``{}`` re-solves ``base`` (after a time-limited run, the
+            incumbent is the MIP start).
+        from_original : bool, default False
+            Apply ``changes`` to ``original`` instead of ``base``.
+
+        Returns
+        -------
+        Plan
+            As :func:`optsupply.solve` returns it for the changed scenario.
+            ``kpis["build_seconds"]`` is the update time (see :attr:`last_update`).
+
+        Raises
+        ------
+        ScenarioError
+            The changes are invalid; the session is unchanged and usable.
+        ModelError
+            The changed scenario cannot be modelled (as in :func:`optsupply.solve`).
+        """
+        start = self.original if from_original else self.base
+        new = start.with_changes(changes) if changes else start
+        t0 = time.perf_counter()
+        new_data = self._data if new is self.base else prepare(new)
+        opts = SolveOptions.from_scenario(new.settings, **self._options)
+        keys: tuple[str, ...] = ()
+        try:
+            diff, settings = _diff(self.base, new)
+            keys = tuple(sorted({f"{t}.{c}" for t, c in diff} | set(settings)))
+            if self._stale:
+                raise _Rebuild("the previous update did not complete")
+            patch, why, touched = self._lean_patch(new, new_data, diff, settings)
+        except _Rebuild as exc:
+            old = self._m if self._x is not None else None  # its variables hold the last solution
+            self._build(new, new_data)
+            self._fresh = False
+            mip_start = self._map_start(old) if old is not None else "none"
+            update = Update(REBUILD, str(exc), keys, mip_start, time.perf_counter() - t0)
+        else:
+            self._stale = True  # a failure while patching leaves a model that must be rebuilt
+            self._apply(patch)
+            self._stale = False
+            self._data = new_data
+            if self._fresh:
+                kind, mip_start = (LEAN if touched else COLD), "none"
+                seconds = self._build_seconds + (time.perf_counter() - t0)
+            else:
+                kind, mip_start = LEAN, self._full_start(opts)
+                seconds = time.perf_counter() - t0
+            update = Update(kind, why, keys, mip_start, seconds)
+            self._fresh = False
+        self.base = new
+        self.last_update = update
+        self.plan = self._solve(new, opts, update.seconds)
+        return self.plan
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self, sc: Scenario, data: ModelData) -> None:
+        """Build the Pyomo model of ``sc`` and a persistent HiGHS instance with no automatic updates."""
+        m, data = build_model(sc, data)
+        opt = Highs()
+        au = opt.config.auto_updates
+        for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                     "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
+            setattr(au, name, False)
+        opt.set_instance(m)
+        self._m, self._opt, self._h = m, opt, opt._solver_model
+        self._vmap = opt._pyomo_var_to_solver_var_map
+        self._cmap = opt._pyomo_con_to_solver_con_map
+        self._built = data
+        self._data = data
+        lp = self._h.getLp()
+        self._cost = np.array(lp.col_cost_, dtype=float)
+        self._row_lo = np.array(lp.row_lower_, dtype=float)
+        self._row_up = np.array(lp.row_upper_, dtype=float)
+        self._offset_ok = _close(_offset(data), float(lp.offset_))
+        if not self._offset_ok:
+            logger.warning("objective constant %r differs from the expected %r: lost-sale and demand changes "
+                           "will rebuild the model", lp.offset_, _offset(data))
+        self._groups: dict[str, dict[Any, list[tuple[Any, int]]]] = {}
+        self._built_sets = {"sell": set(data.sell), "ship": set(data.ship), "orders": set(data.orders)}
+        self._built_ship_cap = _ship_cap(data)
+        self._built_chords = _chords(data)
+        self._x = None
+        self._stale = False
+
+    # ------------------------------------------------------------------ solving
+
+    def _solve(self, sc: Scenario, opts: SolveOptions, build_seconds: float) -> Plan:
+        result = self._run(opts)
+        common = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(result.solve_seconds, 3),
+                  "best_bound": result.best_bound, "solver": f"HiGHS {result.solver_version}", "scenario": sc.name}
+        if not result.has_solution:
+            return empty_plan(result.status, sc.name, mip_gap=None, message=result.message or result.termination,
+                              **common)
+        plan, ev = extract_plan(self._m, self._data, sc)
+        profit = ev["profit"]
+        if result.objective is not None and abs(profit - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
+            logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
+        plan.kpis = {  # the same dict as optsupply.optimize.solve
+            "status": result.status,
+            "profit": profit,
+            "revenue": ev["revenue"],
+            "costs": ev["costs"],
+            "salvage": ev["salvage"],
+            "objective": profit,
+            "best_bound": result.best_bound,
+            "mip_gap": mip_gap(profit, result.best_bound),
+            "units_sold": ev["units_sold"],
+            "potential_demand": ev["potential_demand"],
+            "fill_rate": ev["fill_rate"],
+            "launched": ev["launched"],
+            "build_seconds": common["build_seconds"],
+            "solve_seconds": common["solve_seconds"],
+            "solver_objective": result.objective,
+            "solver": common["solver"],
+            "scenario": sc.name,
+        }
+        return plan
+
+    def _run(self, opts: SolveOptions) -> SolveResult:
+        """One HiGHS run of the current model, as :func:`optsupply.solver.solve_model` does it."""
+        version = ".".join(str(x) for x in self._opt.version())
+        tee = [opts.log] if opts.log is not None else []
+        self._x = None
+        start = time.perf_counter()
+        results = self._opt.solve(
+            self._m,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=opts.time_limit,
+            rel_gap=opts.mip_gap,
+            threads=opts.threads if opts.threads else None,
+            solver_options=highs_options(opts),
+            tee=tee,
+        )
+        term = results.termination_condition
+        if term == TerminationCondition.infeasibleOrUnbounded:
+            term = self._disambiguate()
+        seconds = time.perf_counter() - start
+        has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        status = _status(term, has_solution)
+        ok = has_solution and status in (OPTIMAL, TIME_LIMIT)
+        if ok:
+            results.solution_loader.load_vars()
+            self._x = np.array(self._h.getSolution().col_value, dtype=float)
+        bound = results.objective_bound
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        nodes = getattr(results.extra_info, "mip_node_count", None)
+        return SolveResult(status, ok, results.incumbent_objective, bound, seconds, str(term.name), version, nodes)
+
+    def _disambiguate(self) -> TerminationCondition:
+        """HiGHS's presolve may say "infeasible or unbounded"; ask again without it, on this model."""
+        h = self._h
+        _, before = h.getOptionValue("presolve")
+        h.setOptionValue("presolve", "off")
+        try:
+            h.run()
+            status = h.getModelStatus()
+        finally:
+            h.setOptionValue("presolve", before)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return TerminationCondition.provenInfeasible
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return TerminationCondition.unbounded
+        return TerminationCondition.infeasibleOrUnbounded
+
+    def _full_start(self, opts: SolveOptions) -> str:
+        """The previous solution as the MIP start: as it is if still feasible, else repaired.
+
+        HiGHS would repair an infeasible start itself (an LP with the integer values fixed), but in a
+        persistent instance that LP compares ``time_limit`` with the instance's cumulative run clock: after
+        earlier runs longer than the limit it stops at once and the start is lost. So the repair is done
+        here, in a fresh highspy instance (see :meth:`_repair`).
+        """
+        x = self._x
+        if x is None or len(x) != self._h.getNumCol():
+            return "none"
+        lp = self._h.getLp()
+        lo, up = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
+        integer = np.asarray([int(v) for v in lp.integrality_], dtype=int) if len(lp.integrality_) else np.zeros(len(x), int)
+        integer = integer != 0
+        kind = "full"
+        if not _feasible(lp, x, lo, up, integer):
+            x = self._repair(x, lo, up, integer, opts)
+            if x is None:
+                return "none (the previous solution is infeasible and could not be repaired)"
+            kind = "repaired"
+        self._h.setSolution(len(x), np.arange(len(x), dtype=np.int32), x)
+        return kind
+
+    def _repair(self, x: np.ndarray, lo: np.ndarray, up: np.ndarray, integer: np.ndarray,
+                opts: SolveOptions) -> np.ndarray | None:
+        """Complete the previous integer values to a feasible solution of the changed model (fresh instance).
+
+        First every integer column whose previous value is within its new bounds is fixed (an LP, or a small
+        MIP over the others); if that is infeasible, only the integers at 0 are fixed (a small MIP that may
+        switch off what the previous plan switched on). Each attempt gets 10 % of the time limit.
+        """
+        values = np.round(x)
+        inside = integer & (values >= lo - 1e-9) & (values <= up + 1e-9)
+        for keep in (inside, inside & (values == 0)):
+            y = self._complete(values, integer, keep, opts)
+            if y is not None:
+                return y
+        return None
+
+    def _complete(self, values: np.ndarray, integer: np.ndarray, keep: np.ndarray,
+                  opts: SolveOptions) -> np.ndarray | None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(self._h.getModel())
+        cols = np.flatnonzero(keep).astype(np.int32)
+        h.changeColsBounds(len(cols), cols, values[keep], values[keep])
+        if not (integer & ~keep).any():
+            ints = np.flatnonzero(integer).astype(np.int32)
+            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
+        else:
+            h.setOptionValue("mip_max_nodes", 500)
+            h.setOptionValue("mip_max_improving_sols", 1)
+        h.setOptionValue("time_limit", max(1.0, 0.1 * float(opts.time_limit or 300.0)))
+        h.setOptionValue("random_seed", int(opts.seed or 0))
+        h.run()
+        sol = h.getSolution()
+        if not sol.value_valid or h.getInfo().primal_solution_status != 2:
+            return None
+        return np.array(sol.col_value, dtype=float)
+
+    def _map_start(self, old: pyo.ConcreteModel) -> str:
+        """The old model's variable values, by component name and index, as a (partial) MIP start."""
+        idx, val = [], []
+        for comp in self._m.component_objects(pyo.Var, descend_into=True):
+            prev = old.find_component(comp.name)
+            if prev is None:
+                continue
+            for k, v in comp.items():
+                col = self._vmap.get(id(v))
+                if col is None or k not in prev:
+                    continue
+                x = prev[k].value
+                if x is not None:
+                    idx.append(col)
+                    val.append(float(x))
+        if not idx:
+            return "none"
+        self._h.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
+        return "full" if len(idx) == self._h.getNumCol() else "partial"
+
+    # ------------------------------------------------------------------ lean updates
+
+    def _apply(self, p: _Patch) -> None:
+        h = self._h
+        if p.cost:
+            cols = np.fromiter(p.cost.keys(), dtype=np.int32, count=len(p.cost))
+            self._cost[cols] += np.fromiter(p.cost.values(), dtype=float, count=len(p.cost))
+            h.changeColsCost(len(cols), cols, self._cost[cols])
+        if p.offset is not None:
+            h.changeObjectiveOffset(p.offset)
+        if p.rows:
+            rows = np.fromiter(p.rows.keys(), dtype=np.int32, count=len(p.rows))
+            lo = np.array([v[0] for v in p.rows.values()], dtype=float)
+            up = np.array([v[1] for v in p.rows.values()], dtype=float)
+            self._row_lo[rows], self._row_up[rows] = lo, up
+            h.changeRowsBounds(len(rows), rows, lo, up)
+        if p.cols:
+            cols = np.fromiter(p.cols.keys(), dtype=np.int32, count=len(p.cols))
+            lo = np.array([v[0] for v in p.cols.values()], dtype=float)
+            up = np.array([v[1] for v in p.cols.values()], dtype=float)
+            h.changeColsBounds(len(cols), cols, lo, up)
+        for (row, col), value in p.coef.items():
+            h.changeCoeff(row, col, value)
+        if p.lane_rows:
+            self._add_lane_rows(p.lane_rows)
+
+    def _add_lane_rows(self, rows: Mapping[tuple[str, str, int], float]) -> None:
+        """Add lane-capacity rows that the build left out as redundant (same form as in transport.py)."""
+        m, b = self._m, self._built
+        tr = m.transport
+        if not hasattr(m, "whatif_lane_capacity"):
+            m.whatif_lane_capacity = pyo.Constraint(pyo.Any)
+        extra = m.whatif_lane_capacity
+        products: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+        for p, w, r, t in b.ship:
+            if (w, r, t) in rows:
+                products[w, r, t].append(p)
+        cons = []
+        for (w, r, t), cap in sorted(rows.items()):
+            flow = sum(b.volume[p] * tr.ship[p, w, r, t] for p in products[w, r, t])
+            extra[w, r, t] = flow <= cap * tr.used[w, r, t] if (w, r, t) in tr.used else flow <= cap
+            cons.append(extra[w, r, t])
+        self._opt.add_constraints(cons)
+        lo = np.full(len(cons), -INF)
+        up = np.array([0.0 if k in tr.used else cap for k, cap in sorted(rows.items())], dtype=float)
+        self._row_lo = np.concatenate([self._row_lo, lo])
+        self._row_up = np.concatenate([self._row_up, up])
+        if len(self._row_up) != self._h.getNumRow():
+            raise RuntimeError("the added lane rows are out of step with the solver's model")
+
+    def _lean_patch(self, new: Scenario, nd: ModelData, diff: dict[tuple[str, str], list],
+                    settings: list[str]) -> tuple[_Patch, str, bool]:
+        """The patch that turns the current HiGHS model into the model of ``new``, why, and whether it
+        touches the model at all; raises _Rebuild."""
+        patch = _Patch()
+        what = []
+        for (table, column), keys in sorted(diff.items()):
+            if (table, column) in _NO_MODEL_COLUMNS:
+                continue
+            handler = _HANDLERS.get((table, column))
+            if handler is None:
+                raise _Rebuild(f"{table}.{column} changed: it is not a lean change (the model is rebuilt)")
+            handler(self, keys, nd, patch)
+            what.append(f"{table}.{column} ({len(keys)} row{'s' if len(keys) != 1 else ''})")
+            if patch.lane_rows and (table, column) == ("lanes", "capacity"):
+                what[-1] += f", {len(patch.lane_rows)} lane-capacity row(s) added"
+        for key in sorted(settings):
+            if key in _NO_MODEL_SETTINGS:
+                continue
+            handler = _SETTING_HANDLERS.get(key)
+            if handler is None:
+                raise _Rebuild(f"setting {key} changed: it is not a lean change (the model is rebuilt)")
+            handler(self, nd, patch)
+            what.append(key)
+        self._check_derived(nd)
+        offset = _offset(nd)
+        if not _close(offset, _offset(self._data)):
+            if not self._offset_ok:
+                raise _Rebuild("the objective constant (lost-sale cost of demand) changes and could not be "
+                               "verified against the solver's model")
+            patch.offset = offset
+        if not what:
+            why = "no model data changed" if not diff and not settings else "only solver or label settings changed"
+            return patch, why, patch.offset is not None
+        return patch, "patched in place: " + ", ".join(what), True
+
+    # -- helpers
+
+    def _col(self, var: pyo.Var) -> int:
+        col = self._vmap.get(id(var))
+        if col is None:
+            raise _Rebuild(f"variable {var.name} is not in the solver's model")
+        return col
+
+    def _row(self, con: Any) -> int:
+        row = self._cmap.get(con)
+        if row is None:
+            raise _Rebuild(f"constraint {con.name} is not in the solver's model")
+        return row
+
+    def _group(self, name: str, var: pyo.Var, key: Callable[[tuple], Any]) -> dict[Any, list[tuple[Any, int]]]:
+        """Columns of ``var`` grouped by ``key(index)`` (cached per model)."""
+        if name not in self._groups:
+            groups: dict[Any, list[tuple[Any, int]]] = defaultdict(list)
+            for k, v in var.items():
+                col = self._vmap.get(id(v))
+                if col is not None:
+                    groups[key(k)].append((k, col))
+            self._groups[name] = groups
+        return self._groups[name]
+
+    def _set_upper(self, patch: _Patch, con: Any, upper: float) -> None:
+        row = self._row(con)
+        patch.rows[row] = (self._row_lo[row], upper if math.isfinite(upper) else INF)
+
+    def _rhs(self, patch: _Patch, block: pyo.Block, name: str, index: list, value: float | None,
+             needed: bool, label: str) -> None:
+        """Set the upper bound of rows ``block.name[index]`` to ``value`` (None/inf: no limit)."""
+        comp = getattr(block, name, None)
+        rows = [comp[k] for k in index if comp is not None and k in comp]
+        limit = math.inf if value is None else float(value)
+        if not rows:
+            if math.isfinite(limit) and needed:
+                raise _Rebuild(f"{label} becomes finite: its rows were left out of the model")
+            return
+        for con in rows:
+            self._set_upper(patch, con, limit)
+
+    def _check_derived(self, nd: ModelData) -> None:
+        """Bounds derived from the built data must stay valid for ``nd`` (only lower, never higher)."""
+        b = self._built
+        for name in ("sell", "ship", "orders"):
+            extra = set(getattr(nd, name)) - self._built_sets[name]
+            if extra:
+                raise _Rebuild(f"the change needs new {name} variables (e.g. {min(extra)}), which the model "
+                               "does not have")
+        if set(nd.stock) != set(b.stock):
+            raise _Rebuild("the stock index changed")
+        for p, (lo, hi) in nd.window.items():
+            blo, bhi = b.window[p]
+            if lo <= hi and (lo < blo or hi > bhi):
+                raise _Rebuild(f"the launch window of {p} widens beyond the built one ({blo}..{bhi}): new launch "
+                               "variables are needed")
+        for name, label in (("order_bound", "order bound"), ("ship_bound", "shipment bound"),
+                            ("base_max", "featured demand bound")):
+            built, now = getattr(b, name), getattr(nd, name)
+            for k, v in now.items():
+                if not _le(v, built.get(k, 0.0)):
+                    raise _Rebuild(f"the {label} of {k} grows from {built.get(k, 0.0):.6g} to {v:.6g}; the model "
+                                   "was built with the smaller one")
+        for k, v in _ship_cap(nd).items():
+            if not _le(v, self._built_ship_cap.get(k, 0.0)):
+                raise _Rebuild(f"the outflow bound of {k} (lot-sizing rows) grows; the model was built with a "
+                               "smaller one")
+        for k, n in _chords(nd).items():
+            if n > self._built_chords.get(k, 0):
+                raise _Rebuild(f"more advertising spend is reachable for {k}: Hill chords that were left out are "
+                               "needed")
+        if set(nd.share) != set(b.share) or any(not _close(v, b.share[k]) for k, v in nd.share.items()):
+            raise _Rebuild("regional demand shares change (they are coefficients of the advertising uplift)")
+
+    # -- objective coefficients
+
+    def _delta(self, keys: list, old: Mapping, new: Mapping) -> dict[Any, float]:
+        return {k: new[k] - old[k] for k in keys if new[k] != old[k]}
+
+    def _h_price(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        ship = self._group("ship_p", self._m.transport.ship, lambda k: k[0])
+        for p, d in self._delta(keys, self._data.price, nd.price).items():
+            for _, col in ship.get(p, ()):
+                patch.cost[col] += d
+
+    def _h_unit_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        order = self._group("order_p", self._m.inventory.order, lambda k: k[0])
+        inv = self._m.inventory
+        stock = self._group("stock_p", inv.stock, lambda k: k[0])
+        for p, d in self._delta(keys, self._data.unit_cost, nd.unit_cost).items():
+            for _, col in order.get(p, ()):
+                patch.cost[col] -= d
+            if hasattr(inv, "working_capital"):
+                for (_, _, t), col in stock.get(p, ()):
+                    if t in inv.working_capital:
+                        patch.coef[self._row(inv.working_capital[t]), col] = nd.unit_cost[p]
+
+    def _h_holding(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        stock = self._group("stock_p", self._m.inventory.stock, lambda k: k[0])
+        for p, d in self._delta(keys, self._data.holding, nd.holding).items():
+            for _, col in stock.get(p, ()):
+                patch.cost[col] -= d
+
+    def _h_salvage(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        stock = self._group("stock_p", self._m.inventory.stock, lambda k: k[0])
+        last = nd.H - 1
+        for p, d in self._delta(keys, self._data.salvage, nd.salvage).items():
+            for (_, _, t), col in stock.get(p, ()):
+                if t == last:
+                    patch.cost[col] += d
+
+    def _h_launch_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        y = self._group("y_p", self._m.launch.y, lambda k: k[0])
+        for p, d in self._delta(keys, self._data.launch_cost, nd.launch_cost).items():
+            for _, col in y.get(p, ()):
+                patch.cost[col] -= d
+
+    def _h_lost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        """cost_lost_sale = Σ lost·(potential − sales): the potential's variables are read off the model."""
+        m, cur = self._m, self._data
+        ship = self._group("ship_p", m.transport.ship, lambda k: k[0])
+        sell: dict[str, list] = defaultdict(list)
+        for k in self._built.sell:
+            sell[k[0]].append(k)
+        for p, d in self._delta(keys, cur.lost_cost, nd.lost_cost).items():
+            featured = p not in cur.window and any(k[0] == p for k in m.demand.feat)
+            if featured and (cur.lost_cost[p] == 0) != (nd.lost_cost[p] == 0):
+                raise _Rebuild(f"the lost-sale cost of featured product {p} switches between 0 and > 0, which "
+                               "changes its featured-uplift variables")
+            for _, col in ship.get(p, ()):
+                patch.cost[col] += d
+            for k in sell.get(p, ()):
+                repn = generate_standard_repn(m.demand.potential[k].expr, compute_values=True, quadratic=False)
+                for coef, v in zip(repn.linear_coefs, repn.linear_vars, strict=True):
+                    patch.cost[self._col(v)] -= d * coef
+
+    def _h_order_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        placed = self._group("placed_pw", self._m.inventory.placed, lambda k: k[:2])
+        for pw in keys:
+            if _needs_setup(self._built, *pw) != _needs_setup(nd, *pw):
+                raise _Rebuild(f"order set-up binaries of {pw} appear or vanish (order_cost ↔ 0)")
+        for pw, d in self._delta(keys, self._data.order_cost, nd.order_cost).items():
+            for _, col in placed.get(pw, ()):
+                patch.cost[col] -= d
+
+    def _h_activation(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        act = self._m.inventory.active_w
+        for pw in keys:
+            if (self._built.activation_cost[pw] > 0) != (nd.activation_cost[pw] > 0):
+                raise _Rebuild(f"the activation binary of {pw} appears or vanishes (activation_cost ↔ 0)")
+        for pw, d in self._delta(keys, self._data.activation_cost, nd.activation_cost).items():
+            if pw in act:
+                patch.cost[self._col(act[pw])] -= d
+
+    def _h_lane_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        ship = self._group("ship_wr", self._m.transport.ship, lambda k: (k[1], k[2]))
+        for wr, d in self._delta(keys, self._data.lane_cost, nd.lane_cost).items():
+            for (p, _, _, _), col in ship.get(wr, ()):
+                patch.cost[col] -= d * nd.volume[p]
+
+    def _h_lane_fixed(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        used = self._group("used_wr", self._m.transport.used, lambda k: k[:2])
+        for wr in keys:
+            if (self._built.lane_fixed[wr] > 0) != (nd.lane_fixed[wr] > 0):
+                raise _Rebuild(f"the lane binaries of {wr} appear or vanish (fixed_cost ↔ 0)")
+        for wr, d in self._delta(keys, self._data.lane_fixed, nd.lane_fixed).items():
+            for _, col in used.get(wr, ()):
+                patch.cost[col] -= d
+
+    # -- right-hand sides and capacity coefficients
+
+    def _h_storage(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        for w in keys:
+            self._rhs(patch, self._m.inventory, "storage", [(w, t) for t in nd.periods], nd.storage[w],
+                      True, f"storage capacity of {w}")
+
+    def _h_throughput(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        for w in keys:
+            self._rhs(patch, self._m.transport, "throughput", [(w, t) for t in nd.periods], nd.throughput[w],
+                      any(k[1] == w for k in self._built.ship), f"throughput capacity of {w}")
+
+    def _h_lane_cap(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        tr, b = self._m.transport, self._built
+        keys = set(keys)
+        flows: dict[tuple, float] = defaultdict(float)  # Σ_p vol·(built shipment bound) per lane and period
+        for (p, w, r, t), ub in b.ship_bound.items():
+            if (w, r) in keys:
+                flows[w, r, t] += b.volume[p] * ub
+        extra = getattr(self._m, "whatif_lane_capacity", {})
+        for (w, r, t), flow in sorted(flows.items()):
+            cap = nd.lane_cap[w, r]
+            if (w, r, t) in tr.lane_capacity:
+                con = tr.lane_capacity[w, r, t]
+            elif (w, r, t) in extra:  # added by an earlier update
+                con = extra[w, r, t]
+            else:
+                if not _le(flow, cap):  # left out as redundant by the build, and needed now: add it
+                    patch.lane_rows[w, r, t] = cap
+                continue
+            if (w, r, t) in tr.used:
+                if not math.isfinite(cap):
+                    raise _Rebuild(f"lane {w}→{r} becomes uncapacitated")
+                row, col = self._row(con), self._col(tr.used[w, r, t])
+                patch.coef[row, col] = -cap if math.isfinite(self._row_up[row]) else cap
+            else:
+                self._set_upper(patch, con, cap)
+
+    def _h_budget(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        adv = self._m.advertising
+        for c in keys:
+            spend = any(k[1] == c for k in adv.spend)
+            self._rhs(patch, adv, "channel_budget", [(c, t) for t in nd.periods], nd.channel_budget[c], spend,
+                      f"budget of channel {c}")
+
+    def _h_slots(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        dm, b = self._m.demand, self._built
+        for t in keys:
+            candidates = sum(1 for k in dm.feat if k[1] == t)
+            new = nd.slots.get(t, 0)
+            if b.slots.get(t, 0) == 0 and new > 0:
+                raise _Rebuild(f"period {t} gets featured slots: new featured variables are needed")
+            if t in dm.slots:
+                self._set_upper(patch, dm.slots[t], float(new))
+            elif candidates > new:
+                raise _Rebuild(f"the featured-slot row of period {t} was left out as redundant and is now needed")
+
+    def _h_demand(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        """Active products: the demand cap's constant, direct featured coefficients, featured bounds."""
+        dm, cur = self._m.demand, self._data
+        for p, r, t in keys:
+            if p in nd.window:
+                continue  # new products' demand comes from launch_curve (shares are checked separately)
+            k = (p, r, t)
+            old, new = cur.base.get(k, 0.0), nd.base.get(k, 0.0)
+            if old == new:
+                continue
+            if k in dm.demand_cap:
+                row = self._row(dm.demand_cap[k])
+                lo, up = self._row_lo[row], self._row_up[row]
+                form = 1.0 if math.isfinite(up) else -1.0  # sales − potential ≤ base (Pyomo's normal form)
+                if form > 0:
+                    patch.rows[row] = (lo, up + (new - old))
+                else:
+                    patch.rows[row] = (lo - (new - old), up)
+                if nd.lost_cost[p] == 0 and (p, t) in dm.feat and nd.lift[p] > 0:
+                    patch.coef[row, self._col(dm.feat[p, t])] = -form * nd.lift[p] * new
+            if k in dm.fup:
+                col = self._col(dm.fup[k])
+                patch.cols[col] = (0.0, nd.lift[p] * new)
+
+    def _h_window(self, keys: list, nd: ModelData, patch: _Patch) -> None:
+        y = self._group("y_p", self._m.launch.y, lambda k: k[0])
+        for p in keys:
+            if p not in nd.window:
+                continue
+            lo, hi = nd.window[p]
+            blo, bhi = self._built.window[p]
+            if lo <= hi and (lo < blo or hi > bhi):
+                raise _Rebuild(f"the launch window of {p} widens beyond {blo}..{bhi}: new launch variables")
+            for (_, tau), col in y.get(p, ()):
+                patch.cols[col] = (0.0, 1.0 if lo <= tau <= hi else 0.0)
+
+    # -- settings
+
+    def _s_total_budget(self, nd: ModelData, patch: _Patch) -> None:
+        adv = self._m.advertising
+        con = getattr(adv, "total_budget", None)
+        if con is None:
+            if nd.total_budget is not None and len(adv.spend):
+                raise _Rebuild("advertising.total_budget becomes set: its row was left out of the model")
+            return
+        self._set_upper(patch, con, math.inf if nd.total_budget is None else nd.total_budget)
+
+    def _s_inventory_value(self, nd: ModelData, patch: _Patch) -> None:
+        self._rhs(patch, self._m.inventory, "working_capital", list(nd.periods), nd.max_inventory_value, True,
+                  "finance.max_inventory_value")
+
+    def _s_per_period(self, nd: ModelData, patch: _Patch) -> None:
+        launch = self._m.launch
+        taus = sorted({tau for _, tau in launch.y})
+        self._rhs(patch, launch, "per_period", taus, nd.max_per_period, bool(taus), "launch.max_per_period")
+
+
+_HANDLERS: dict[tuple[str, str], Callable[[WhatIf, list, ModelData, _Patch], None]] = {
+    ("products", "price"): WhatIf._h_price,
+    ("products", "unit_cost"): WhatIf._h_unit_cost,
+    ("products", "holding_cost"): WhatIf._h_holding,
+    ("products", "salvage_value"): WhatIf._h_salvage,
+    ("products", "launch_cost"): WhatIf._h_launch_cost,
+    ("products", "lost_sale_cost"): WhatIf._h_lost,
+    ("products", "launch_earliest"): WhatIf._h_window,
+    ("products", "launch_latest"): WhatIf._h_window,
+    ("supply", "order_cost"): WhatIf._h_order_cost,
+    ("supply", "activation_cost"): WhatIf._h_activation,
+    ("lanes", "cost_per_unit"): WhatIf._h_lane_cost,
+    ("lanes", "fixed_cost"): WhatIf._h_lane_fixed,
+    ("lanes", "capacity"): WhatIf._h_lane_cap,
+    ("warehouses", "storage_capacity"): WhatIf._h_storage,
+    ("warehouses", "throughput_capacity"): WhatIf._h_throughput,
+    ("channels", "budget"): WhatIf._h_budget,
+    ("slots", "slots"): WhatIf._h_slots,
+    ("demand", "demand"): WhatIf._h_demand,
+    ("categories", "onboarding_cost"): lambda s, keys, nd, patch: _onboarding(s, "category", keys, nd, patch),
+    ("brands", "onboarding_cost"): lambda s, keys, nd, patch: _onboarding(s, "brand", keys, nd, patch),
+}
+_SETTING_HANDLERS: dict[str, Callable[[WhatIf, ModelData, _Patch], None]] = {
+    "advertising.total_budget": WhatIf._s_total_budget,
+    "finance.max_inventory_value": WhatIf._s_inventory_value,
+    "launch.max_per_period": WhatIf._s_per_period,
+}
+
+
+def _onboarding(s: WhatIf, kind: str, keys: list, nd: ModelData, patch: _Patch) -> None:
+    """categories/brands.onboarding_cost: the cost of the group's onboarding binary."""
+    if set(nd.group_cost) != set(s._built.group_cost):
+        raise _Rebuild(f"a {kind} gains or loses its onboarding binary (onboarding_cost and min_products both 0)")
+    intro = s._m.launch.intro
+    for g in keys:
+        gk = (kind, g)
+        d = nd.group_cost.get(gk, 0.0) - s._data.group_cost.get(gk, 0.0)
+        if d and gk in intro:
+            patch.cost[s._col(intro[gk])] -= d
+
+
+# ---------------------------------------------------------------------- data helpers
+
+
+def _feasible(lp: Any, x: np.ndarray, lo: np.ndarray, up: np.ndarray, integer: np.ndarray,
+              tol: float = 1e-7) -> bool:
+    """Is ``x`` feasible for the highspy LP ``lp`` (bounds, rows, integrality) within ``tol``?"""
+    def slack(v: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        return tol * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0.0)))
+
+    if np.any(x < lo - slack(x, lo)) or np.any(x > up + slack(x, up)):
+        return False
+    if np.any(np.abs(x[integer] - np.round(x[integer])) > 1e-6):
+        return False
+    a = lp.a_matrix_
+    shape = (lp.num_row_, lp.num_col_)
+    parts = (np.asarray(a.value_, dtype=float), np.asarray(a.index_), np.asarray(a.start_))
+    matrix = sp.csc_matrix(parts, shape=shape) if "col" in str(a.format_).lower() else sp.csr_matrix(parts, shape=shape)
+    r = matrix @ x
+    rlo, rup = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
+    return not (np.any(r < rlo - slack(r, rlo)) or np.any(r > rup + slack(r, rup)))
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _REL * max(1.0, abs(a), abs(b))
+
+
+def _le(a: float, b: float) -> bool:
+    """a ≤ b up to float noise (inf ≤ inf)."""
+    if b == math.inf:
+        return True
+    return a <= b + _REL * max(1.0, abs(b))
+
+
+def _offset(d: ModelData) -> float:
+    """The objective's constant: −Σ lost_sale_cost·demand of active products (their potential's constant)."""
+    return -sum(d.lost_cost[p] * v for (p, _r, _t), v in d.base.items() if p not in d.window and d.lost_cost[p])
+
+
+def _ship_cap(d: ModelData) -> dict[tuple[str, str, int], float]:
+    """What w can ship of p in period t (the sums in the (l,S) rows of optsupply.model.inventory)."""
+    cap: dict[tuple[str, str, int], float] = defaultdict(float)
+    for (p, w, _r, t), ub in d.ship_bound.items():
+        cap[p, w, t] += ub
+    for (p, w, t), ub in cap.items():
+        if d.volume[p] > 0:
+            cap[p, w, t] = min(ub, d.throughput[w] / d.volume[p])
+    return cap
+
+
+def _chords(d: ModelData) -> dict[tuple[str, str], int]:
+    """Number of Hill chords optsupply.model.advertising keeps for each concave response (budget-reachable)."""
+    out = {}
+    for (p, c), pwl in d.curves.items():
+        if pwl.n_convex:
+            continue
+        reach = _reachable_spend(d, p, c)
+        out[p, c] = sum(1 for e in pwl.breakpoints[:-1] if e < reach)
+    return out
+
+
+def _row_keys(df: Any, key: tuple[str, ...], rows: np.ndarray) -> list:
+    """The model's key of each changed row: a string, or a tuple (periods as int)."""
+    out = []
+    sub = df.iloc[rows][list(key)]
+    for values in sub.itertuples(index=False, name=None):
+        values = tuple(int(v) if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                       else v for v in values)
+        out.append(values[0] if len(values) == 1 else values)
+    return out
+
+
+def _changed(a: Any, b: Any) -> np.ndarray:
+    """Row positions where two columns differ (NaN equals NaN)."""
+    x, y = a.to_numpy(), b.to_numpy()
+    if x.dtype.kind in "fiub" and y.dtype.kind in "fiub":
+        x, y = x.astype(float), y.astype(float)
+        same = (x == y) | (np.isnan(x) & np.isnan(y))
+    else:
+        same = np.array([u == v or (_isna(u) and _isna(v)) for u, v in zip(x, y, strict=True)], dtype=bool)
+    return np.flatnonzero(~same)
+
+
+def _isna(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(np.isnan(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _diff(old: Scenario, new: Scenario) -> tuple[dict[tuple[str, str], list], list[str]]:
+    """Changed (table, column) → row keys, and changed setting keys. Raises _Rebuild if rows differ."""
+    out: dict[tuple[str, str], list] = {}
+    if old is not new:
+        for name, df in new.tables():
+            before = getattr(old, name)
+            if before is df:
+                continue
+            spec = TABLE_BY_NAME[name]
+            if len(before) != len(df) or list(before.columns) != list(df.columns):
+                raise _Rebuild(f"rows of {name} were added or removed")
+            for c in spec.key:
+                if len(_changed(before[c], df[c])):
+                    raise _Rebuild(f"the rows of {name} differ")
+            for c in df.columns:
+                if c in spec.key:
+                    continue
+                rows = _changed(before[c], df[c])
+                if len(rows):
+                    out[name, c] = _row_keys(df, spec.key, rows)
+    settings = sorted(k for k in set(old.settings) | set(new.settings)
+                      if not _same_setting(old.settings.get(k), new.settings.get(k)))
+    return out, settings
+
+
+def _same_setting(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(a == b)
+
+
+__all__ = ["Update", "WhatIf"]
