@@ -7,6 +7,9 @@
 502.75
 >>> fc = ops.forecast(ops.Scenario.load("instances/medium"))   # history -> forecast tables
 
+Sweeps and shadow prices live in their modules: ``from optsupply.sweep import
+sweep, Variant`` and ``from optsupply.sensitivity import sensitivity``.
+
 The optimizer (Pyomo, HiGHS) and the forecaster (scipy, statsmodels) are
 imported on first use of :func:`solve`, :class:`Plan` or :func:`forecast`,
 so reading and validating scenarios stays fast.
@@ -22,7 +25,7 @@ __version__ = "0.1.0"
 _LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan"),
          "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast"),
          "diff": ("optsupply.comparison", "diff"), "compare": ("optsupply.comparison", "compare"),
-         "sensitivity": ("optsupply.sensitivity", "sensitivity")}
+         "WhatIf": ("optsupply.whatif", "WhatIf")}
 
 
 def __getattr__(name: str) -> Any:
@@ -34,5 +37,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'optsupply' has no attribute {name!r}")
 
 
-__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "diff", "compare", "sensitivity", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
+__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "diff", "compare", "WhatIf", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
            "UsageError", "__version__"]

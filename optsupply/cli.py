@@ -23,6 +23,10 @@ _EPILOG = """\
 examples:
   optsupply validate instances/small          check a scenario, list every problem
   optsupply solve instances/tiny --out plan   plan it and write the plan folder
+  optsupply whatif instances/small --set 'products.price[P01]=*0.9'
+                                               solve a variant next to the base, KPI deltas
+  optsupply whatif instances/small --sweep grid.toml --workers 2
+                                               many variants in parallel, one results table
   optsupply compare base-plan variant-plan     KPIs side by side with deltas, launches moved
   optsupply sensitivity instances/tiny --out tiny-plan
                                                shadow prices of capacities, budgets, slots
@@ -259,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_forecast)
 
     from optsupply.comparison import add_parser as add_compare
+    from optsupply.sweep import add_parser as add_whatif
 
     add_compare(sub)
+    add_whatif(sub)
     _add_sensitivity(sub)
 
     p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
