@@ -307,17 +307,25 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
     if not isinstance(value, Mapping):
         df[column] = [_apply(v, value, report, label, key) for v in df[column]]
         return
-    index = {}
+    index = {}  # keys as text, also for integer key columns such as period or age
     for i, k in enumerate(df[list(spec.key)].itertuples(index=False, name=None)):
+        k = tuple(_key_text(x) for x in k)
         index[k if len(k) > 1 else k[0]] = i
     for k, v in value.items():
-        k = tuple(str(x) for x in k) if isinstance(k, tuple) else str(k)
+        k = tuple(_key_text(x) for x in k) if isinstance(k, tuple) else _key_text(k)
         if k not in index:
             report.add(label, None, key, f"{table_name} has no row with {'/'.join(spec.key)} = {k}"
                        + _io.did_you_mean(str(k), [str(x) for x in index]))
             continue
         i = index[k]
         df.iat[i, df.columns.get_loc(column)] = _apply(df.iat[i, df.columns.get_loc(column)], v, report, label, key)
+
+
+def _key_text(x: Any) -> str:
+    """A key value as text: ``3``, ``3.0`` and ``"3"`` are the same period."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x).strip()
 
 
 def validate(path: str | os.PathLike) -> Report:

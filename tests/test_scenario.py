@@ -177,3 +177,19 @@ def test_large_instances_load() -> None:
     for name in ("medium", "large"):
         if (INSTANCES / name).is_dir():
             ops.Scenario.load(INSTANCES / name)
+
+
+def test_with_changes_addresses_rows_keyed_by_a_period() -> None:
+    """Tables keyed by an integer column (demand, slots, …) take keys as numbers or text."""
+    import optsupply as ops
+
+    sc = ops.Scenario.load("instances/small")
+    row = sc.demand.iloc[3]
+    key = (row["product"], row["region"], int(row["period"]))
+    for k in (key, (key[0], key[1], str(key[2]))):
+        changed = sc.with_changes({"demand.demand": {k: 123.0}})
+        assert changed.demand.iloc[3]["demand"] == 123.0
+        assert (changed.demand["demand"] != sc.demand["demand"]).sum() == 1
+    slot_period = int(sc.slots["period"].iloc[0])
+    changed = sc.with_changes({"slots.slots": {slot_period: "+1"}})
+    assert changed.slots["slots"].iloc[0] == sc.slots["slots"].iloc[0] + 1
