@@ -15,7 +15,7 @@ from typing import Any
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solver import SolveOptions, solve_model
+from optsupply.solver import SolveOptions, SolveResult, solve_model
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
     build_seconds = time.perf_counter() - t0
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
     result = solve_model(model, opts)
+    return finish_plan(result, model, data, sc, build_seconds)
+
+
+def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float) -> Plan:
+    """The plan of a solver run: the cleaned incumbent's tables and the kpis.json dict (or an empty plan)."""
     common = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(result.solve_seconds, 3),
               "best_bound": result.best_bound, "solver": f"HiGHS {result.solver_version}", "scenario": sc.name}
     if not result.has_solution:

@@ -126,7 +126,8 @@ from optsupply.model import build_model, prepare
 from optsupply.model.advertising import _reachable_spend
 from optsupply.model.data import ModelData
 from optsupply.model.inventory import _needs_setup
-from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
+from optsupply.optimize import finish_plan
+from optsupply.plan import Plan
 from optsupply.scenario import Scenario
 from optsupply.schema import TABLE_BY_NAME
 from optsupply.solver import (
@@ -355,36 +356,7 @@ class WhatIf:
     # ------------------------------------------------------------------ solving
 
     def _solve(self, sc: Scenario, opts: SolveOptions, build_seconds: float) -> Plan:
-        result = self._run(opts)
-        common = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(result.solve_seconds, 3),
-                  "best_bound": result.best_bound, "solver": f"HiGHS {result.solver_version}", "scenario": sc.name}
-        if not result.has_solution:
-            return empty_plan(result.status, sc.name, mip_gap=None, message=result.message or result.termination,
-                              **common)
-        plan, ev = extract_plan(self._m, self._data, sc)
-        profit = ev["profit"]
-        if result.objective is not None and abs(profit - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
-            logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
-        plan.kpis = {  # the same dict as optsupply.optimize.solve
-            "status": result.status,
-            "profit": profit,
-            "revenue": ev["revenue"],
-            "costs": ev["costs"],
-            "salvage": ev["salvage"],
-            "objective": profit,
-            "best_bound": result.best_bound,
-            "mip_gap": mip_gap(profit, result.best_bound),
-            "units_sold": ev["units_sold"],
-            "potential_demand": ev["potential_demand"],
-            "fill_rate": ev["fill_rate"],
-            "launched": ev["launched"],
-            "build_seconds": common["build_seconds"],
-            "solve_seconds": common["solve_seconds"],
-            "solver_objective": result.objective,
-            "solver": common["solver"],
-            "scenario": sc.name,
-        }
-        return plan
+        return finish_plan(self._run(opts), self._m, self._data, sc, build_seconds)
 
     def _run(self, opts: SolveOptions) -> SolveResult:
         """One HiGHS run of the current model, as :func:`optsupply.solver.solve_model` does it."""
