@@ -65,32 +65,79 @@ featured_lift > 0 and the highest forecast revenue in that period (price ×
 forecast demand; ties by product order); a product with no lift gains nothing
 from a slot. The featured uplift counted on is featured_lift × base demand.
 
-**Supply chain.** Each product is replenished into one *home* warehouse among
-its supply.csv warehouses: the one whose lanes reach the largest share of its
-forecast demand, and among those the lowest demand-weighted cost_per_unit.
-Every period t the home warehouse orders up to
+**Supply chain.** The team stocks each product in the warehouses with the
+cheapest lanes to its demand. ``siloed_plan(scenario, warehouses=...)`` offers
+two readings of that rule: ``"per_region"`` (the default) and ``"home"`` (the
+earlier rule, kept for comparison: it ignores capacities, so on the generated
+medium and large instances its home warehouses run full and most demand is
+lost; ``benchmarks/results/uplift.md`` compares the two).
 
-    S(t) = forecast demand over t … t+L (L = lead time; base + ad + featured
-           uplift, regions the home warehouse reaches) + z·σ·√(L+1)
+A *route* is a (product, warehouse, region) such that the product can be
+stocked in the warehouse (a supply.csv row) and a lane links the warehouse
+with the region at a cost_per_unit × volume of at most the product's price (a
+route that loses money on every unit is never used). The routes of a
+(product, region) are ranked by cost_per_unit, then lead time, then warehouse
+order: the first is its *cheapest* route.
 
-with z = 1.65 and σ·√(L+1) = √(Σ σ_j²) over the same periods, σ_j from
-demand_sd (0 when absent; × seasonality for new products, 0 before launch).
-The order is S(t) minus the inventory position: the product's stock in every
-warehouse at the end of t−1 plus what arrives there (orders and pipeline) in
-t … t+L. An order below min_order is raised to it, one above max_order is cut
-to it, and no order is placed that would arrive after the horizon. A new
-product's first order thus arrives at its launch (pre-stocking). Orders that
-would overflow a warehouse's storage_capacity, or finance.max_inventory_value,
-are cut when they arrive (largest first; an order cut below min_order is
-cancelled) — only by stock that is left over at the end of that period, so
-shipments are never affected.
+*Planned demand, "per_region".* In every period the potential demand of each
+(product, region) — base demand plus the ad and featured uplift counted on —
+is planned on its cheapest route. That fills three capacities, per period:
 
-**Shipping.** Each period, every region's potential demand of each product is
-served from the warehouses holding it, cheapest lane first (a lane whose cost
-per unit exceeds the product's price is not used). Where stock, a lane's
-capacity or a warehouse's throughput cannot serve everything asked of it in a
-round, each request gets the same share of it; the rest is lost. Lane fixed
-costs are not considered.
+* a warehouse's throughput_capacity: the volume of the units planned through it;
+* a lane's capacity: the volume of the units planned over it;
+* a warehouse's storage_capacity: the volume of the safety stock those units
+  need, counted per route as if stocked alone: a route carrying the share f of
+  a region's demand counts f · z · σ · √(L+1) units (σ the demand_sd of that
+  period, L the route's lead time): a simple, rather high estimate of the
+  pooled safety stock that the ordering rule below keeps.
+
+Where a warehouse or lane is over a capacity, demand *spills* ("if full, use the
+next warehouse"): the cheapest routes that use a warehouse or lane over
+capacity are visited in order of their product's unit margin, price −
+unit_cost (lowest first; ties by product order, then region order). From each,
+in every period, as many units as its warehouse or lane is still over by (in
+the capacity that needs the most units moved, but no more than the route
+carries) move to the product's next route to that region, as many as its
+warehouse and lane have room for in all three capacities; the rest to the
+route after that, and so on. Units that fit nowhere are not planned: no stock
+is ordered for them (stock that happens to be there may still serve them).
+Moved units never take a warehouse or lane over a capacity, so one pass
+suffices. A product may thus be stocked in several warehouses, and a region's
+demand split over two.
+
+*Planned demand, "home".* Each product has one *home* warehouse among its
+supply.csv warehouses: the one whose lanes reach the largest share of its
+forecast demand, and among those the lowest demand-weighted cost_per_unit. All
+its potential demand in the regions the home warehouse has a route to is
+planned through the home, whatever its capacities.
+
+*Ordering.* Every period t each (product, warehouse) pair orders up to
+
+    S(t) = the demand planned through it over t … t+L (L = its lead time)
+           + z·√(Σ_j Σ_r (f_rj·σ_rj)²)
+
+with z = 1.65, the sums over the periods j = t … t+L and the regions r planned
+through the pair, f_rj the share of region r's demand in period j planned
+there (1 with "home") and σ_rj from demand_sd (0 when absent; × seasonality for
+new products, 0 before launch): the safety stock of the pooled demand of the
+regions it serves, about z·σ·√(L+1). The order is S(t) minus the inventory
+position: with "per_region" the pair's stock at the end of t−1 plus what
+arrives there (orders and pipeline) in t … t+L; with "home" the same summed
+over every warehouse of the product. An order below min_order is raised to
+it, one above max_order is cut to it, and no order is placed that would arrive
+after the horizon. A new product's first order thus arrives at its launch
+(pre-stocking) when its lead time allows. Orders that would overflow a
+warehouse's storage_capacity, or finance.max_inventory_value, are cut when
+they arrive (largest first; an order cut below min_order is cancelled) — only
+by stock that is left over at the end of that period, so shipments are never
+affected.
+
+**Shipping.** Each period, with "per_region", every route first ships what was
+planned on it. Then (with "home" from the start) every region's remaining
+potential demand of each product is served from the warehouses holding it,
+cheapest route first. Where stock, a lane's capacity or a warehouse's
+throughput cannot serve everything asked of it in a round, each request gets
+the same share of it; the rest is lost. Lane fixed costs are not considered.
 
 Everything counted on (ad and featured uplift) is part of the potential
 demand, so demand that supply does not meet is lost (and costs
@@ -111,16 +158,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optsupply.errors import OptsupplyError
+from optsupply.errors import OptsupplyError, UsageError
 from optsupply.model.pwl import hill
 from optsupply.plan import COST_KEYS, TABLE_COLUMNS, Plan, _dates
 from optsupply.scenario import Scenario
 from optsupply.testing import evaluate_plan
 
-__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS"]
+__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES"]
 
 SAFETY_Z = 1.65  #: safety factor z of the order-up-to level (about a 95 % cycle service level)
 STATUS = "baseline"  #: kpis status of a siloed plan
+#: supply rules of :func:`siloed_plan`: the default ``"per_region"`` and the older single ``"home"`` warehouse
+WAREHOUSE_RULES = ("per_region", "home")
 _EPS = 1e-9  # quantities below this are zero
 _PASSES = 3  # allocation passes per shipping round (requests scaled down by a shared limit get a second go)
 
@@ -498,7 +547,7 @@ def _featured(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
 
 
 def _home_warehouses(d: _Data) -> np.ndarray:
-    """Supply pair index of every product's home warehouse (−1: no warehouse reaches its demand)."""
+    """Supply pair index of every product's home warehouse (−1: no warehouse reaches its demand); rule "home"."""
     home = np.full(len(d.products), -1, dtype=np.int64)
     best: dict[int, tuple[float, float, int]] = {}
     for k, (p, w) in enumerate(zip(d.kp, d.kw, strict=True)):
@@ -534,26 +583,102 @@ class _Routes:
     mk: np.ndarray
     mr: np.ndarray
     ml: np.ndarray
+    rank: np.ndarray  # 0 = the cheapest route of its (product, region), 1 = the next, …
     by_rank: list[np.ndarray]  # routes that are the i-th cheapest of their (product, region)
 
 
-def _routes(d: _Data) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shipping routes (pair k, region r, lane l) and their rank among the routes of (product, region)."""
+def _routes(d: _Data) -> _Routes:
+    """Shipping routes (pair k, region r, lane l), ranked per (product, region): cost_per_unit, lead time, warehouse."""
     rows = []
     for k, (p, w) in enumerate(zip(d.kp, d.kw, strict=True)):
         for r in np.flatnonzero(d.share[p] > 0):
             lane = d.lane_of.get((int(w), int(r)))
             if lane is not None and d.lane_cost[lane] * d.volume[p] <= d.price[p]:
-                rows.append((int(p), int(r), d.lane_cost[lane], int(w), k, lane))
+                rows.append((int(p), int(r), d.lane_cost[lane], int(d.lead[k]), int(w), k, lane))
     rows.sort()
-    mk = np.array([row[4] for row in rows], dtype=np.int64)
+    mk = np.array([row[5] for row in rows], dtype=np.int64)
     mr = np.array([row[1] for row in rows], dtype=np.int64)
-    ml = np.array([row[5] for row in rows], dtype=np.int64)
+    ml = np.array([row[6] for row in rows], dtype=np.int64)
     rank = np.zeros(len(rows), dtype=np.int64)
     for i in range(1, len(rows)):
         if rows[i][:2] == rows[i - 1][:2]:
             rank[i] = rank[i - 1] + 1
-    return mk, mr, ml, rank
+    n_ranks = int(rank.max()) + 1 if len(rank) else 0
+    return _Routes(mk, mr, ml, rank, [np.flatnonzero(rank == i) for i in range(n_ranks)])
+
+
+def _assign(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str) -> np.ndarray:
+    """M×T: the potential demand each route is planned to carry (the supply rule, before any stock exists)."""
+    mk, mr, ml = routes.mk, routes.mr, routes.ml
+    mp = d.kp[mk]
+    H, M = d.H, len(mk)
+    planned = np.zeros((M, H))
+    if rule == "home":
+        home = _home_warehouses(d)
+        on = mk == home[mp]
+        planned[on] = potential[mp[on], mr[on]]
+        return planned
+    first = np.flatnonzero(routes.rank == 0)
+    planned[first] = potential[mp[first], mr[first]]
+    mw = d.kw[mk]
+    # what one unit of demand planned on a route in a period takes of each capacity:
+    # throughput and lane its volume, storage the volume of its safety stock z·σ·√(L+1) per unit
+    vol = np.repeat(d.volume[mp][:, None], H, axis=1)
+    pot = potential[mp, mr]
+    safety = SAFETY_Z * sd[mp, mr] * np.sqrt(d.lead[mk] + 1.0)[:, None]
+    stored = vol * np.divide(safety, pot, out=np.zeros_like(pot), where=pot > 0)
+    resources = [  # (capacity per warehouse or lane, the one a route uses, what a planned unit takes of it)
+        (d.throughput, mw, vol),
+        (d.lane_cap, ml, vol),
+        (d.storage, mw, stored),
+    ]
+    loads = []
+    for cap, unit, take in resources:
+        load = np.zeros((len(cap), H))
+        np.add.at(load, unit[first], planned[first] * take[first])
+        loads.append(load)
+    full = [(load > cap[:, None] + 1e-9 * np.maximum(1.0, cap[:, None])).any(axis=1)
+            for load, (cap, _, _) in zip(loads, resources, strict=True)]
+    candidates = first[np.logical_or.reduce([f[unit[first]] for f, (_, unit, _) in zip(full, resources, strict=True)])]
+    if len(candidates) == 0:
+        return planned
+    # spill: lowest unit margin first (ties: product order, then region order); the routes of a
+    # (product, region) are contiguous and ranked, so the alternatives of route m are m+1, m+2, …
+    R = len(d.regions)
+    n_routes = np.bincount(mp * R + mr, minlength=len(d.products) * R)
+    margin = d.price - d.unit_cost
+
+    def units(m: int, amounts: list[np.ndarray]) -> np.ndarray:
+        """How many planned units of route m ``amounts`` (one per capacity) make room for; inf if it takes none."""
+        out = np.full(H, np.inf)
+        for amount, (_, _, take) in zip(amounts, resources, strict=True):
+            out = np.minimum(out, np.divide(amount, take[m], out=np.full(H, np.inf), where=take[m] > 0))
+        return out
+
+    for m in candidates[np.lexsort((mr[candidates], mp[candidates], margin[mp[candidates]]))]:
+        excess = [load[unit[m]] - cap[unit[m]] for load, (cap, unit, _) in zip(loads, resources, strict=True)]
+        need = np.zeros(H)
+        for amount, (_, _, take) in zip(excess, resources, strict=True):
+            need = np.maximum(need, np.divide(amount, take[m], out=np.zeros(H), where=take[m] > 0))
+        move = np.minimum(planned[m], need)
+        move[move <= _EPS] = 0.0
+        if not move.any():
+            continue
+        planned[m] -= move
+        for load, (_, unit, take) in zip(loads, resources, strict=True):
+            load[unit[m]] -= move * take[m]
+        for m2 in range(m + 1, m + n_routes[mp[m] * R + mr[m]]):
+            room = units(m2, [np.maximum(cap[unit[m2]] - load[unit[m2]], 0.0)
+                              for load, (cap, unit, _) in zip(loads, resources, strict=True)])
+            fit = np.minimum(move, room)
+            fit[fit <= _EPS] = 0.0
+            planned[m2] += fit
+            for load, (_, unit, take) in zip(loads, resources, strict=True):
+                load[unit[m2]] += fit * take[m2]
+            move = move - fit
+            if not (move > _EPS).any():
+                break
+    return planned
 
 
 def _share_of(request: np.ndarray, group: np.ndarray, room: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
@@ -566,60 +691,64 @@ def _share_of(request: np.ndarray, group: np.ndarray, room: np.ndarray, weight: 
     return frac[group]
 
 
-def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, home: np.ndarray) -> _Flows:
+def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, rule: str) -> _Flows:
     H = d.H
     K = len(d.kp)
     W = len(d.warehouses)
-    mk, mr, ml, rank = _routes(d)
+    routes = _routes(d)
+    mk, mr = routes.mk, routes.mr
+    mp = d.kp[mk]
     vol_k = d.volume[d.kp]
     value_k = d.unit_cost[d.kp]
 
-    # order-up-to data of the home pairs
-    homes = np.flatnonzero(home >= 0)
-    hk = home[homes]
-    reach = np.zeros((len(d.products), len(d.regions)), dtype=bool)
-    for p, k in zip(homes, hk, strict=True):
-        for r in np.flatnonzero(d.share[p] > 0):
-            reach[p, r] = (int(d.kw[k]), int(r)) in d.lane_of
-    demand = (potential * reach[:, :, None]).sum(axis=1)[homes]  # homes × T
-    var = (sd ** 2 * reach[:, :, None]).sum(axis=1)[homes]
-    cum_demand = np.concatenate([np.zeros((len(homes), 1)), np.cumsum(demand, axis=1)], axis=1)
-    cum_var = np.concatenate([np.zeros((len(homes), 1)), np.cumsum(var, axis=1)], axis=1)
-    h_lead = d.lead[hk]
-    # pairs of the same product as each home pair (for the inventory position)
-    product_pairs = [np.flatnonzero(d.kp == p) for p in homes]
+    # order-up-to data per pair: the demand planned through it and its variance
+    planned = _assign(d, routes, potential, sd, rule)
+    fraction = np.divide(planned, potential[mp, mr], out=np.zeros_like(planned), where=potential[mp, mr] > 0)
+    demand = np.zeros((K, H))
+    np.add.at(demand, mk, planned)
+    var = np.zeros((K, H))
+    np.add.at(var, mk, (fraction * sd[mp, mr]) ** 2)
+    cum_demand = np.concatenate([np.zeros((K, 1)), np.cumsum(demand, axis=1)], axis=1)
+    cum_var = np.concatenate([np.zeros((K, 1)), np.cumsum(var, axis=1)], axis=1)
+    # inventory position of pair gk counts the stock and arrivals of pair gj
+    if rule == "home":
+        home = _home_warehouses(d)
+        gk = np.concatenate([np.full(int((d.kp == p).sum()), home[p]) for p in np.flatnonzero(home >= 0)]
+                            + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        gj = np.concatenate([np.flatnonzero(d.kp == p) for p in np.flatnonzero(home >= 0)]
+                            + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    else:
+        gk = gj = np.arange(K)
+    pairs = np.arange(K)
 
     orders = np.zeros((K, H))
     arrivals = d.pipeline.copy()
     stock = np.zeros((K, H))
     ship = np.zeros((len(mk), H))
     level = d.initial.copy()
-    routes = _Routes(mk, mr, ml, [np.flatnonzero(rank == i) for i in range(int(rank.max()) + 1 if len(rank) else 0)])
 
     for t in range(H):
         # ---- orders placed at t (order-up-to), arriving at t + L
         cum_arr = np.concatenate([np.zeros((K, 1)), np.cumsum(arrivals, axis=1)], axis=1)
-        for i, k in enumerate(hk):
-            L = int(h_lead[i])
-            if t + L > H - 1:
-                continue
-            end = t + L + 1
-            target = cum_demand[i, end] - cum_demand[i, t] + SAFETY_Z * math.sqrt(max(cum_var[i, end] - cum_var[i, t], 0.0))
-            pairs = product_pairs[i]
-            position = level[pairs].sum() + (cum_arr[pairs, end] - cum_arr[pairs, t]).sum()
-            q = target - position
-            if q <= _EPS:
-                continue
-            q = min(max(q, d.min_order[k]), d.max_order[k])
-            if q <= _EPS:
-                continue
-            orders[k, t] = q
-            arrivals[k, t + L] += q
+        end = t + d.lead
+        in_time = end <= H - 1
+        e1 = np.minimum(end, H - 1) + 1
+        target = (cum_demand[pairs, e1] - cum_demand[:, t]
+                  + SAFETY_Z * np.sqrt(np.maximum(cum_var[pairs, e1] - cum_var[:, t], 0.0)))
+        position = np.bincount(gk, weights=level[gj] + cum_arr[gj, e1[gk]] - cum_arr[gj, t], minlength=K)
+        q = target - position
+        place = in_time & (q > _EPS)
+        q = np.where(place, np.minimum(np.maximum(q, d.min_order), d.max_order), 0.0)
+        q[q <= _EPS] = 0.0
+        orders[:, t] = q
+        on = np.flatnonzero(q > 0)
+        arrivals[on, end[on]] += q[on]
         # ---- receipts, shipping; orders that overflow storage or the inventory value cap are cut on arrival
         placed = t - d.lead
         can = np.flatnonzero(placed >= 0)
         while True:
-            avail, ship[:, t] = _ship(d, routes, level + arrivals[:, t], potential[:, :, t])
+            avail, ship[:, t] = _ship(d, routes, level + arrivals[:, t], potential[:, :, t],
+                                      None if rule == "home" else planned[:, t])
             arriving = np.zeros(K)
             arriving[can] = orders[can, placed[can]]
             again = False
@@ -637,23 +766,33 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, home: np.ndarray)
                 break
         level = avail
         stock[:, t] = level
-    return _Flows(orders, stock, ship, mk, mr, ml)
+    return _Flows(orders, stock, ship, mk, mr, routes.ml)
 
 
-def _ship(d: _Data, routes: _Routes, avail: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One period's shipments (per route) from stock ``avail`` (per pair) to ``potential`` (P×R); returns (left, shipped)."""
+def _ship(d: _Data, routes: _Routes, avail: np.ndarray, potential: np.ndarray,
+          planned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One period's shipments (per route) from stock ``avail`` (per pair) to ``potential`` (P×R); returns (left, shipped).
+
+    With ``planned`` (per route), a first round ships what the supply rule planned on each route;
+    then the rest of every region's demand is served cheapest route first.
+    """
     K, W = len(d.kp), len(d.warehouses)
     avail = avail.copy()
     shipped = np.zeros(len(routes.mk))
     left = potential.copy()
     lane_room = d.lane_cap.copy()
     wh_room = d.throughput.copy()
-    for sel in routes.by_rank:
+    rounds: list[tuple[np.ndarray, np.ndarray | None]] = []
+    if planned is not None:
+        sel = np.flatnonzero(planned > _EPS)
+        rounds.append((sel, planned[sel].copy()))
+    rounds += [(sel, None) for sel in routes.by_rank]
+    for sel, want in rounds:
         k, r, lane = routes.mk[sel], routes.mr[sel], routes.ml[sel]
         p, w = d.kp[k], d.kw[k]
         v = d.volume[p]
         for _ in range(_PASSES):
-            req = left[p, r]
+            req = left[p, r] if want is None else np.minimum(want, left[p, r])
             req = np.where((req > _EPS) & (avail[k] > _EPS), req, 0.0)
             if not (req > 0).any():
                 break
@@ -662,7 +801,9 @@ def _ship(d: _Data, routes: _Routes, avail: np.ndarray, potential: np.ndarray) -
             if not (amount > _EPS).any():
                 break
             shipped[sel] += amount
-            left[p, r] -= amount
+            np.subtract.at(left, (p, r), amount)
+            if want is not None:
+                want -= amount
             avail -= np.bincount(k, weights=amount, minlength=K)
             lane_room -= np.bincount(lane, weights=amount * v, minlength=len(lane_room))
             wh_room -= np.bincount(w, weights=amount * v, minlength=W)
@@ -721,26 +862,35 @@ def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-def siloed_plan(scenario: Scenario) -> Plan:
+def siloed_plan(scenario: Scenario, warehouses: str = "per_region") -> Plan:
     """The plan of siloed teams following simple rules (see the module docstring), evaluated like any plan.
 
     Parameters
     ----------
     scenario : Scenario
         A loaded (validated) scenario.
+    warehouses : {"per_region", "home"}
+        The supply rule (module docstring): each region's demand planned at the product's
+        warehouse with the cheapest lane to it, spilling to the next when full (default), or
+        everything at one home warehouse per product (the earlier rule).
 
     Returns
     -------
     Plan
         Tables as in SPEC §4; ``kpis`` from :func:`optsupply.testing.evaluate_plan` with
         ``status == "baseline"``, ``method == "siloed"``, no ``best_bound`` or ``mip_gap``
-        (None), and ``advertising_budget``: the budget the marketing rule split.
+        (None), ``advertising_budget``: the budget the marketing rule split, and
+        ``warehouses``: the supply rule used.
 
     Raises
     ------
     BaselineError
         When the must_launch products do not fit into their windows under launch.max_per_period.
+    UsageError
+        When ``warehouses`` is not one of :data:`WAREHOUSE_RULES`.
     """
+    if warehouses not in WAREHOUSE_RULES:
+        raise UsageError(f"unknown warehouses rule {warehouses!r}: use one of {', '.join(WAREHOUSE_RULES)}")
     t0 = time.perf_counter()
     d = _prepare(scenario)
     t1 = time.perf_counter()
@@ -754,7 +904,7 @@ def siloed_plan(scenario: Scenario) -> Plan:
     feat = _featured(d, base, active)
     featured_uplift = d.lift[:, None, None] * base * feat[:, None, :]
     potential = base + ad_uplift + featured_uplift
-    flows = _simulate(d, potential, sd, _home_warehouses(d))
+    flows = _simulate(d, potential, sd, warehouses)
 
     P, W = d.products, d.warehouses
     launched = np.flatnonzero(tau >= 0)
@@ -803,6 +953,7 @@ def siloed_plan(scenario: Scenario) -> Plan:
     plan.kpis = {
         "status": STATUS,
         "method": "siloed",
+        "warehouses": warehouses,
         "profit": ev["profit"],
         "revenue": ev["revenue"],
         "costs": ev["costs"],

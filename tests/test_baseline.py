@@ -345,13 +345,9 @@ def test_new_product_is_prestocked_for_its_launch(tmp_path: Path) -> None:
     assert problems(sc, plan) == []
 
 
-def test_home_warehouse_and_cheapest_lane(tmp_path: Path) -> None:
-    """Demand R1 30, R2 10 per period (shares 3/4, 1/4). W1 reaches both (costs 1, 5: weighted 2);
-    W2 both (3, 1: weighted 2.5); W3 only R1 (cost 0, but 3/4 coverage). Home = W1 (full coverage,
-    cheapest). Period 0: the position counts W2's 10 units → order 30 into W1; R2 is served from W2
-    (lane 1 < 5), R1 from W1 over its lane of capacity 25 (5 lost, 5 left). Period 1: order 40 − 5
-    = 35; W1 serves R1 (25) and R2 (10)."""
-    sc = write(tmp_path, "[horizon]\nperiods = 2", {
+def three_warehouses(folder: Path) -> ops.Scenario:
+    """Demand R1 30, R2 10 per period, H = 2, lead time 0, 10 units in W2; W1→R1 carries at most 25."""
+    return write(folder, "[horizon]\nperiods = 2", {
         "products": [{"product": "P", "category": "C1", "brand": "B1", "price": 100, "unit_cost": 6}],
         "demand": [{"product": "P", "region": r, "period": t, "demand": d} for r, d in (("R1", 30), ("R2", 10))
                    for t in range(2)],
@@ -363,13 +359,185 @@ def test_home_warehouse_and_cheapest_lane(tmp_path: Path) -> None:
                   {"warehouse": "W2", "region": "R1", "cost_per_unit": 3},
                   {"warehouse": "W2", "region": "R2", "cost_per_unit": 1},
                   {"warehouse": "W3", "region": "R1", "cost_per_unit": 0}]})
-    plan = siloed_plan(sc)
+
+
+def shipments_of(plan: ops.Plan) -> dict[tuple[str, str, int], float]:
+    return {(w, r, int(t)): u for w, r, t, u in plan.shipments[["warehouse", "region", "period", "units"]]
+            .itertuples(index=False)}
+
+
+def orders_by_warehouse(plan: ops.Plan) -> dict[tuple[str, int], float]:
+    return {(w, int(t)): float(u) for w, t, u in zip(plan.orders["warehouse"], plan.orders["period"],
+                                                      plan.orders["units"], strict=True)}
+
+
+def test_home_warehouse_and_cheapest_lane(tmp_path: Path) -> None:
+    """The earlier rule, ``warehouses="home"``.
+    Demand R1 30, R2 10 per period (shares 3/4, 1/4). W1 reaches both (costs 1, 5: weighted 2);
+    W2 both (3, 1: weighted 2.5); W3 only R1 (cost 0, but 3/4 coverage). Home = W1 (full coverage,
+    cheapest). Period 0: the position counts W2's 10 units → order 30 into W1; R2 is served from W2
+    (lane 1 < 5), R1 from W1 over its lane of capacity 25 (5 lost, 5 left). Period 1: order 40 − 5
+    = 35; W1 serves R1 (25) and R2 (10)."""
+    sc = three_warehouses(tmp_path)
+    plan = siloed_plan(sc, warehouses="home")
+    assert plan.kpis["warehouses"] == "home"
     assert set(plan.orders["warehouse"]) == {"W1"}
     assert orders_of(plan) == pytest.approx({0: 30, 1: 35})
-    ship = {(w, r, int(t)): u for w, r, t, u in plan.shipments[["warehouse", "region", "period", "units"]]
-            .itertuples(index=False)}
+    ship = shipments_of(plan)
     assert ship == pytest.approx({("W2", "R2", 0): 10, ("W1", "R1", 0): 25, ("W1", "R1", 1): 25, ("W1", "R2", 1): 10})
     assert problems(sc, plan) == []
+
+
+def test_per_region_warehouses_on_the_home_example(tmp_path: Path) -> None:
+    """The same scenario with the default rule: R1's cheapest lane is W3's (0 < 1 < 3), R2's W2's
+    (1 < 5). W3 orders up to R1's 30 every period; W2 holds 10 at the start, so it orders nothing
+    in period 0 and 10 in period 1. Everything is served (the capacity of W1→R1 no longer matters):
+    transport 30·0 + 10·1 per period."""
+    sc = three_warehouses(tmp_path)
+    plan = siloed_plan(sc)
+    assert plan.kpis["warehouses"] == "per_region"
+    assert orders_by_warehouse(plan) == pytest.approx({("W3", 0): 30, ("W3", 1): 30, ("W2", 1): 10})
+    assert shipments_of(plan) == pytest.approx({("W3", "R1", 0): 30, ("W3", "R1", 1): 30,
+                                                ("W2", "R2", 0): 10, ("W2", "R2", 1): 10})
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert plan.kpis["costs"]["transport"] == pytest.approx(20)
+    assert problems(sc, plan) == []
+
+
+def test_each_region_from_its_cheapest_warehouse(tmp_path: Path) -> None:
+    """One product, demand R1 20 ± 3 and R2 10 ± 4 per period, H = 3. Lanes: W1→R1 1, W1→R2 4,
+    W2→R1 3, W2→R2 2, so R1 is planned at W1 and R2 at W2 (the home rule would put both at W1:
+    weighted costs 2/3·1 + 1/3·4 = 2 against 2/3·3 + 1/3·2 = 8/3).
+
+    W1 (lead time 1, 25 units in stock): S = 2·20 + z·√(3² + 3²) = 40 + 7.000. Period 0: position 25
+    → order 22.000 (arrives 1); ships 20, 5 left. Period 1: position 5 + 22.000 → order 20; ships 20,
+    7.000 left. Period 2: an order would arrive after the horizon; ships 20 (arrived), 7.000 left.
+    W2 (lead time 0): S = 10 + z·4 = 16.6. Orders 16.6, then 10, 10; 6.6 left each period."""
+    ss1, ss2 = SAFETY_Z * math.sqrt(18), SAFETY_Z * 4
+    sc = write(tmp_path, "[horizon]\nperiods = 3", {
+        "products": [{"product": "P", "category": "C1", "brand": "B1", "price": 100, "unit_cost": 6}],
+        "demand": [{"product": "P", "region": r, "period": t, "demand": d, "demand_sd": s}
+                   for r, d, s in (("R1", 20, 3), ("R2", 10, 4)) for t in range(3)],
+        "warehouses": [{"warehouse": "W1"}, {"warehouse": "W2"}],
+        "supply": [{"product": "P", "warehouse": "W1", "lead_time": 1},
+                   {"product": "P", "warehouse": "W2", "lead_time": 0}],
+        "initial_stock": [{"product": "P", "warehouse": "W1", "units": 25}],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 1},
+                  {"warehouse": "W1", "region": "R2", "cost_per_unit": 4},
+                  {"warehouse": "W2", "region": "R1", "cost_per_unit": 3},
+                  {"warehouse": "W2", "region": "R2", "cost_per_unit": 2}]})
+    plan = siloed_plan(sc)
+    assert orders_by_warehouse(plan) == pytest.approx({("W1", 0): 15 + ss1, ("W1", 1): 20,
+                                                       ("W2", 0): 10 + ss2, ("W2", 1): 10, ("W2", 2): 10})
+    assert shipments_of(plan) == pytest.approx({**{("W1", "R1", t): 20 for t in range(3)},
+                                                **{("W2", "R2", t): 10 for t in range(3)}})
+    stock = {(w, int(t)): u for w, t, u in plan.stock[["warehouse", "period", "units"]].itertuples(index=False)}
+    assert stock == pytest.approx({("W1", 0): 5, ("W1", 1): ss1, ("W1", 2): ss1,
+                                   ("W2", 0): ss2, ("W2", 1): ss2, ("W2", 2): ss2})
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert plan.kpis["costs"]["transport"] == pytest.approx(3 * (20 * 1 + 10 * 2))
+    assert problems(sc, plan) == []
+    home = siloed_plan(sc, warehouses="home")
+    assert set(home.orders["warehouse"]) == {"W1"}
+    assert problems(sc, home) == []
+
+
+def spill_scenario(folder: Path, cap_on: str, third: bool) -> ops.Scenario:
+    """Region R1 wants A 6 and B 8 units a period (volume 1, H = 2, lead time 0). Lanes to R1 cost
+    1 from W1, 2 from W2, 3 from W3 (when there is a W3). W1 can handle 10 a period (its throughput,
+    or its lane's capacity), W2 3, W3 any amount. A's margin is 2, B's 5."""
+    warehouses = ["W1", "W2"] + (["W3"] if third else [])
+    wh_rows = [{"warehouse": "W1", "throughput_capacity": 10 if cap_on == "throughput" else math.inf},
+               {"warehouse": "W2", "throughput_capacity": 3}] + ([{"warehouse": "W3"}] if third else [])
+    return write(folder, "[horizon]\nperiods = 2", {
+        "products": [{"product": "A", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 8},
+                     {"product": "B", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 5}],
+        "demand": [{"product": p, "region": "R1", "period": t, "demand": d} for p, d in (("A", 6), ("B", 8))
+                   for t in range(2)],
+        "warehouses": wh_rows,
+        "supply": [{"product": p, "warehouse": w} for p in ("A", "B") for w in warehouses],
+        "lanes": [{"warehouse": w, "region": "R1", "cost_per_unit": i + 1,
+                   "capacity": 10 if (w == "W1" and cap_on == "lane") else math.inf}
+                  for i, w in enumerate(warehouses)]})
+
+
+@pytest.mark.parametrize("cap_on", ["throughput", "lane"])
+def test_full_warehouse_spills_lowest_margin_first(tmp_path: Path, cap_on: str) -> None:
+    """W1 would carry 6 + 8 = 14 > 10: the lower-margin A spills its excess 4 — 3 to W2 (all its
+    room), the last 1 to W3. B stays at W1 with A's other 2. Orders follow the plan (lead time 0, no
+    demand_sd): W1 A 2, B 8; W2 A 3; W3 A 1 each period; everything is served. Transport per
+    period: (2 + 8)·1 + 3·2 + 1·3 = 19."""
+    sc = spill_scenario(tmp_path, cap_on, third=True)
+    plan = siloed_plan(sc)
+    orders = {(p, w, int(t)): u for p, w, t, u in plan.orders[["product", "warehouse", "period", "units"]]
+              .itertuples(index=False)}
+    assert orders == pytest.approx({(p, w, t): u for t in range(2)
+                                    for p, w, u in (("A", "W1", 2), ("B", "W1", 8), ("A", "W2", 3), ("A", "W3", 1))})
+    ship = {(p, w, int(t)): u for p, w, t, u in plan.shipments[["product", "warehouse", "period", "units"]]
+            .itertuples(index=False)}
+    assert ship == pytest.approx(orders)
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert plan.kpis["costs"]["transport"] == pytest.approx(2 * 19)
+    assert problems(sc, plan) == []
+    # the earlier rule keeps both at W1 (home: the cheapest lane), which serves only 10 of the 14
+    home = siloed_plan(sc, warehouses="home")
+    assert set(home.orders["warehouse"]) == {"W1"}
+    assert home.kpis["units_sold"] == pytest.approx(20)
+    assert problems(sc, home) == []
+
+
+def test_demand_that_fits_nowhere_is_not_planned(tmp_path: Path) -> None:
+    """Without W3, A's last unit a period finds no room: it is neither ordered nor served.
+    Orders W1 A 2, B 8, W2 A 3; sold 13 of 14 a period."""
+    sc = spill_scenario(tmp_path, "throughput", third=False)
+    plan = siloed_plan(sc)
+    orders = {(p, w, int(t)): u for p, w, t, u in plan.orders[["product", "warehouse", "period", "units"]]
+              .itertuples(index=False)}
+    assert orders == pytest.approx({(p, w, t): u for t in range(2)
+                                    for p, w, u in (("A", "W1", 2), ("B", "W1", 8), ("A", "W2", 3))})
+    assert plan.kpis["units_sold"] == pytest.approx(26)
+    lost = plan.sales.set_index(["product", "period"])["lost"]
+    assert lost["A", 0] == pytest.approx(1) and lost["A", 1] == pytest.approx(1)
+    assert lost["B", 0] == pytest.approx(0, abs=1e-9)
+    assert problems(sc, plan) == []
+
+
+def test_full_storage_spills(tmp_path: Path) -> None:
+    """Storage counts the safety stock of the planned demand, per region as if stocked alone.
+    One region, H = 2, lead time 0, volume 1: A 10 ± 4 (margin 2), B 10 ± 2 (margin 5). At W1
+    (lane cost 1, storage 8) that is 1.65·4 + 1.65·2 = 9.9 > 8: A spills 1.9 / (6.6 / 10) = 2.879
+    units to W2 (lane cost 2, no limits), which fills W1's storage exactly. Each pair orders up to
+    its planned demand plus z·σ of it: A at W1 7.121 + z·0.7121·4, A at W2 2.879 + z·0.2879·4,
+    B at W1 10 + z·2; the stock left at the end of a period is those safety stocks."""
+    sc = write(tmp_path, "[horizon]\nperiods = 2", {
+        "products": [{"product": "A", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 8},
+                     {"product": "B", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 5}],
+        "demand": [{"product": p, "region": "R1", "period": t, "demand": 10, "demand_sd": s}
+                   for p, s in (("A", 4), ("B", 2)) for t in range(2)],
+        "warehouses": [{"warehouse": "W1", "storage_capacity": 8}, {"warehouse": "W2"}],
+        "supply": [{"product": p, "warehouse": w} for p in ("A", "B") for w in ("W1", "W2")],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 1},
+                  {"warehouse": "W2", "region": "R1", "cost_per_unit": 2}]})
+    z = SAFETY_Z
+    moved = (z * 4 + z * 2 - 8) / (z * 4 / 10)
+    f1, f2 = (10 - moved) / 10, moved / 10
+    ss_a1, ss_a2, ss_b = z * f1 * 4, z * f2 * 4, z * 2  # one product per pair: pooled over one region
+    plan = siloed_plan(sc)
+    orders = {(p, w, int(t)): u for p, w, t, u in plan.orders[["product", "warehouse", "period", "units"]]
+              .itertuples(index=False)}
+    assert orders == pytest.approx({("A", "W1", 0): 10 - moved + ss_a1, ("A", "W1", 1): 10 - moved,
+                                    ("A", "W2", 0): moved + ss_a2, ("A", "W2", 1): moved,
+                                    ("B", "W1", 0): 10 + ss_b, ("B", "W1", 1): 10})
+    held = plan.stock[plan.stock["warehouse"] == "W1"].groupby("period")["units"].sum()
+    assert list(held) == pytest.approx([ss_a1 + ss_b] * 2)
+    assert ss_a1 + ss_b == pytest.approx(8)
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert problems(sc, plan) == []
+
+
+def test_unknown_warehouse_rule(tiny: tuple[ops.Scenario, ops.Plan]) -> None:
+    with pytest.raises(ops.UsageError, match="per_region"):
+        siloed_plan(tiny[0], warehouses="nearest")
 
 
 # ---------------------------------------------------------------------- every scenario
@@ -387,6 +555,15 @@ SCENARIOS += [("small-2", lambda: generate("small", 2)),
 def test_checker_finds_nothing(make) -> None:  # noqa: ANN001
     sc = make()
     plan = siloed_plan(sc)
+    assert problems(sc, plan) == []
+    assert_kpis_match(sc, plan)
+
+
+@pytest.mark.parametrize("make", [m for n, m in SCENARIOS if n.startswith(("xsmall", "instances/small"))],
+                         ids=[n for n, _ in SCENARIOS if n.startswith(("xsmall", "instances/small"))])
+def test_checker_finds_nothing_with_the_home_rule(make) -> None:
+    sc = make()
+    plan = siloed_plan(sc, warehouses="home")
     assert problems(sc, plan) == []
     assert_kpis_match(sc, plan)
 
