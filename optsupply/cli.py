@@ -34,6 +34,8 @@ examples:
                                                forecasts from history, with backtests
   optsupply generate --size small --seed 1 my-scenario
                                                write a realistic synthetic scenario
+  optsupply bench --sizes tiny small --instances cap41 --time-limit 60
+                                               the benchmark suite: time, memory, size per phase
 
 A scenario is a folder with scenario.toml and CSV tables, or one .xlsx
 workbook; see the README's format reference.
@@ -200,6 +202,50 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Generator sizes (optsupply.generate.SIZES; listed here so that building the parser imports nothing heavy).
+GENERATOR_SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``optsupply bench`` (also used by ``python -m benchmarks``)."""
+    p.add_argument("--sizes", nargs="+", metavar="SIZE", choices=[*GENERATOR_SIZES, "all"],
+                   help=f"generator sizes to run ({', '.join(GENERATOR_SIZES)}, or all)")
+    p.add_argument("--seeds", nargs="+", type=int, metavar="N", help="generator seeds of each size (default 1)")
+    p.add_argument("--instances", nargs="+", metavar="NAME",
+                   help="shipped instances (cap41 cap71 cap101 cap131 spp_12period ww_example_3_9 tiny small "
+                        "medium large, or all) or paths of scenario folders; without --sizes and --instances, "
+                        "every size (seed 1) and every shipped instance run")
+    p.add_argument("--time-limit", type=float, default=300.0, metavar="S", help="seconds per solve (default 300)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="HiGHS threads (default 1; 0 = HiGHS default)")
+    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap (default: each scenario's)")
+    p.add_argument("--method", choices=["mip", "decompose", "auto"], default="mip",
+                   help="solve method passed to optsupply.optimize.solve when it has one (default mip)")
+    p.add_argument("--no-solve", action="store_true",
+                   help="build and transfer only (the growth curve of build, transfer and memory)")
+    p.add_argument("--out", metavar="DIR", help="folder for bench.csv and bench.md (default benchmarks/results/bench)")
+    p.add_argument("--margin", type=float, default=120.0, metavar="S",
+                   help="a spec whose solve runs past time limit + S seconds is killed (default 120)")
+    p.add_argument("--phase-timeout", type=float, default=3600.0, metavar="S",
+                   help="a spec whose load, build, transfer, ... phase runs past S seconds is killed (default 3600)")
+    p.add_argument("--max-memory", type=float, metavar="GB",
+                   help="a spec whose resident memory passes GB is killed (default: 90%% of the memory available "
+                        "when it starts; 0 = no limit)")
+    p.add_argument("--list", action="store_true", help="list the selected specs and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """0 every spec ran, 1 some spec failed (recorded in the results), 2 bad usage."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "benchmarks" / "suite.py").is_file():
+        raise UsageError(f"optsupply bench needs a source checkout: {root / 'benchmarks' / 'suite.py'} was not found")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from benchmarks.suite import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optsupply",
@@ -223,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write a synthetic scenario of a given size",
                        description="Write a realistic synthetic scenario (with history) to OUT. The same size and "
                                    "seed always give the same files, byte for byte.")
-    p.add_argument("--size", choices=["tiny", "xsmall", "small", "medium", "large"], required=True,
-                   help="tiny 3 products, xsmall 6, small 12, medium 60, large 250 (exact sizes in the README)")
+    p.add_argument("--size", choices=list(GENERATOR_SIZES), required=True,
+                   help="tiny 3 products, xsmall 6, small 12, medium 60, large 250, xlarge 1000 "
+                        "(exact sizes in the README)")
     p.add_argument("--seed", type=int, required=True, help="random seed (a whole number)")
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
@@ -268,6 +315,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
     add_whatif(sub)
     _add_sensitivity(sub)
+
+    p = sub.add_parser("bench", help="the benchmark suite: every generator size and shipped instance, phase by phase",
+                       description="Run generated sizes and shipped instances, each in a fresh process, and time "
+                                   "every phase (load, validate, siloed baseline, build, transfer to HiGHS, solve, "
+                                   "extract, check) with wall and CPU seconds, peak memory, model size, status, "
+                                   "gap and the uplift over the siloed baseline. Writes bench.csv and bench.md "
+                                   "(with the growth curve of time and memory against model size) to --out. "
+                                   "Needs a source checkout (benchmarks/). Exit 0 when every spec ran, 1 when "
+                                   "one failed (recorded with status error), 2 for bad usage.",
+                       epilog="examples:\n"
+                              "  optsupply bench --sizes tiny xsmall small --time-limit 60\n"
+                              "  optsupply bench --instances cap41 ww_example_3_9 --out my-bench\n"
+                              "  optsupply bench --sizes tiny small medium large xlarge --no-solve\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_bench_arguments(p)
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("schema", help="print the scenario format reference (every table, column and setting)",
                        description="Print the scenario format reference as Markdown: every setting of scenario.toml "

@@ -88,6 +88,7 @@ SIZES: dict[str, dict[str, int]] = {
     "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
     "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
     "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},
+    "xlarge": {"products": 1000, "warehouses": 10, "regions": 40, "periods": 52, "channels": 4},
 }
 
 #: Further structure per size: categories and brands (how many of them are new),
@@ -98,6 +99,7 @@ LAYOUT: dict[str, dict[str, int]] = {
     "small": {"categories": 3, "new_categories": 1, "brands": 5, "new_brands": 1, "history_periods": 52},
     "medium": {"categories": 6, "new_categories": 2, "brands": 14, "new_brands": 3, "history_periods": 104},
     "large": {"categories": 12, "new_categories": 3, "brands": 40, "new_brands": 8, "history_periods": 104},
+    "xlarge": {"categories": 30, "new_categories": 6, "brands": 100, "new_brands": 16, "history_periods": 104},
 }
 
 NEW_SHARE = 0.32  #: share of products that are new candidates
@@ -190,7 +192,7 @@ def generate(size: str, seed: int) -> Scenario:
 
     Parameters
     ----------
-    size : {"tiny", "small", "medium", "large"}
+    size : {"tiny", "xsmall", "small", "medium", "large", "xlarge"}
         Dimensions as in :data:`SIZES` (structure in :data:`LAYOUT`).
     seed : int
         Seed of the random generator (a whole number ≥ 0). The same size and
@@ -807,7 +809,8 @@ class _Builder:
         n_new = int(self.is_new.sum())
         typical_value = float((self.unit_cost * self.typical).sum())
         inventory_cap = _nice(max(6.0 * typical_value, 2.0 * self.owned_value), 1000.0)
-        solver_time = {"tiny": 60.0, "xsmall": 60.0, "small": 120.0, "medium": 300.0, "large": 600.0}[self.size]
+        solver_time = {"tiny": 60.0, "xsmall": 60.0, "small": 120.0, "medium": 300.0, "large": 600.0,
+                       "xlarge": 1200.0}[self.size]
         return {
             "name": f"generated-{self.size}-seed{self.seed}",
             "currency": "EUR",

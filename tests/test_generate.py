@@ -1,7 +1,7 @@
 """Synthetic scenarios: determinism, dimensions, clean validation and realistic structure.
 
 The default run covers ``tiny`` and ``small``; everything that touches
-``medium`` or ``large`` is marked ``slow`` (run it with ``pytest -m slow``).
+``medium``, ``large`` or ``xlarge`` is marked ``slow`` (run it with ``pytest -m slow``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from optsupply.generate import (LAYOUT, SIZES, bass_curve, bass_parameters, best
 from tests.conftest import INSTANCES, ROOT
 
 FAST_SIZES = ["tiny", "small"]
-SLOW_SIZES = [pytest.param("medium", marks=pytest.mark.slow), pytest.param("large", marks=pytest.mark.slow)]
+SLOW_SIZES = [pytest.param("medium", marks=pytest.mark.slow), pytest.param("large", marks=pytest.mark.slow),
+              pytest.param("xlarge", marks=pytest.mark.slow)]  # xlarge: about 4 s to generate, 10 s to save
 ALL_SIZES = FAST_SIZES + SLOW_SIZES
 
 
@@ -74,6 +75,7 @@ def test_sizes_are_the_documented_dimensions() -> None:
         "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
         "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
         "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},
+        "xlarge": {"products": 1000, "warehouses": 10, "regions": 40, "periods": 52, "channels": 4},  # not shipped
     }
     assert set(LAYOUT) == set(SIZES)
 
