@@ -74,8 +74,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-plan")
     _check_out(out, Path(args.scenario), args.force)
     print(f"solving {scenario!r}", file=sys.stderr)
-    plan = solve(scenario, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads, seed=args.seed,
-                 log=None if args.quiet else sys.stderr)
+    plan = solve(scenario, method=args.method, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads,
+                 seed=args.seed, log=None if args.quiet else sys.stderr)
     k = plan.kpis
     if k["status"] not in ("optimal", "time_limit") or k.get("profit") is None:
         print(f"no plan: the solver reported '{k['status']}' ({k.get('message', '')})", file=sys.stderr)
@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default: scenario's, else 0.005)")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
     p.add_argument("--seed", type=int, metavar="N", help="solver random seed")
+    p.add_argument("--method", choices=("mip", "decompose", "auto"), default="auto",
+                   help="mip: one joint MIP; decompose: product groups in turn, the rest fixed, with a valid "
+                        "bound (for large scenarios); auto (default): decompose from 100 products on")
     p.add_argument("--force", action="store_true", help="replace --out even if it is not a plan folder")
     p.add_argument("-q", "--quiet", action="store_true", help="do not show the solver's progress log")
     p.set_defaults(func=_cmd_solve)

@@ -12,6 +12,7 @@ import os
 import time
 from typing import Any
 
+from optsupply.errors import UsageError
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
@@ -20,13 +21,31 @@ from optsupply.solver import SolveOptions, SolveResult, solve_model
 logger = logging.getLogger(__name__)
 
 
-def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
+METHODS = ("mip", "decompose", "auto")
+AUTO_DECOMPOSE_PRODUCTS = 100  # ``method="auto"``: decompose from this many products on
+
+
+def choose_method(scenario: Scenario, method: str) -> str:
+    """``mip`` or ``decompose`` for ``method`` (``auto``: decompose large scenarios)."""
+    if method not in METHODS:
+        raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method != "auto":
+        return method
+    return "decompose" if len(scenario.products) >= AUTO_DECOMPOSE_PRODUCTS else "mip"
+
+
+def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **options: Any) -> Plan:
     """Plan ``scenario`` (a :class:`Scenario` or a path to one).
 
     Parameters
     ----------
     scenario : Scenario or path
         The scenario; a path is loaded (and validated) first.
+    method : {"mip", "decompose", "auto"}
+        ``mip`` solves the joint model as one MIP; ``decompose`` plans product
+        groups in turn with the rest fixed, against a bound that stays valid
+        (:mod:`optsupply.decompose`; for scenarios too large for one MIP);
+        ``auto`` decomposes from ``AUTO_DECOMPOSE_PRODUCTS`` products on.
     **options
         :class:`~optsupply.solver.SolveOptions` fields: ``time_limit``, ``mip_gap``,
         ``threads``, ``seed``, ``presolve``, ``log`` (a stream for HiGHS's progress
@@ -40,6 +59,10 @@ def solve(scenario: Scenario | str | os.PathLike, **options: Any) -> Plan:
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     opts = SolveOptions.from_scenario(sc.settings, **options)
+    if choose_method(sc, method) == "decompose":
+        from optsupply.decompose import decompose
+
+        return decompose(sc, opts)
     t0 = time.perf_counter()
     logger.info("building the model of %s", sc.name)
     data = prepare(sc)
@@ -76,6 +99,7 @@ def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_
         "build_seconds": common["build_seconds"],
         "solve_seconds": common["solve_seconds"],
         "solver_objective": result.objective,
+        "method": "mip",
         "solver": common["solver"],
         "scenario": sc.name,
     }
