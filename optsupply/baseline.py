@@ -66,11 +66,26 @@ forecast demand; ties by product order); a product with no lift gains nothing
 from a slot. The featured uplift counted on is featured_lift × base demand.
 
 **Supply chain.** The team stocks each product in the warehouses with the
-cheapest lanes to its demand. ``siloed_plan(scenario, warehouses=...)`` offers
-two readings of that rule: ``"per_region"`` (the default) and ``"home"`` (the
-earlier rule, kept for comparison: it ignores capacities, so on the generated
-medium and large instances its home warehouses run full and most demand is
-lost; ``benchmarks/results/uplift.md`` compares the two).
+cheapest lanes to its demand and orders up to a forecast plus safety stock on
+a periodic review. ``siloed_plan(scenario, warehouses=..., review=...)``
+offers three readings of the warehouse rule and two of the ordering rule:
+
+* ``warehouses="per_region"`` (the default): each region's demand at the
+  product's warehouse with the cheapest lane to it, spilling to the next when
+  a warehouse or lane is full;
+* ``"home_spill"``: the product's home warehouse first, spilling per region to
+  the next-cheapest route when full;
+* ``"home"``: everything at the home warehouse, capacities ignored (the first
+  rule; on the generated medium and large instances its home warehouses run
+  full and most demand is lost);
+* ``review="eoq"`` (the default): a periodic-review order-up-to policy (R, S)
+  with the review period R from the economic order quantity;
+* ``"every_period"``: R = 1, an order every period (the first rule).
+
+The defaults are the combination with the highest siloed profit on most of
+the benchmark instances (tiny, xsmall seeds 1-5, small, medium, large): a
+fair baseline is the strongest simple rule. ``benchmarks/results/uplift.md``
+has the measured table of all six.
 
 A *route* is a (product, warehouse, region) such that the product can be
 stocked in the warehouse (a supply.csv row) and a lane links the warehouse
@@ -79,9 +94,15 @@ route that loses money on every unit is never used). The routes of a
 (product, region) are ranked by cost_per_unit, then lead time, then warehouse
 order: the first is its *cheapest* route.
 
-*Planned demand, "per_region".* In every period the potential demand of each
-(product, region) — base demand plus the ad and featured uplift counted on —
-is planned on its cheapest route. That fills three capacities, per period:
+A product's *home* warehouse is the one among its supply.csv warehouses whose
+lanes reach the largest share of its forecast demand, and among those the
+lowest demand-weighted cost_per_unit (then supply.csv order).
+
+*Planned demand, "per_region" and "home_spill".* In every period the
+potential demand of each (product, region) — base demand plus the ad and
+featured uplift counted on — is planned on its *first* route: the cheapest
+("per_region"), or the home warehouse's when it has a route to the region and
+else the cheapest ("home_spill"). That fills three capacities, per period:
 
 * a warehouse's throughput_capacity: the volume of the units planned through it;
 * a lane's capacity: the volume of the units planned over it;
@@ -89,55 +110,82 @@ is planned on its cheapest route. That fills three capacities, per period:
   need, counted per route as if stocked alone: a route carrying the share f of
   a region's demand counts f · z · σ · √(L+1) units (σ the demand_sd of that
   period, L the route's lead time): a simple, rather high estimate of the
-  pooled safety stock that the ordering rule below keeps.
+  pooled safety stock that the ordering rule below keeps (the review period's
+  cycle stock is left to the ordering rule).
 
 Where a warehouse or lane is over a capacity, demand *spills* ("if full, use the
-next warehouse"): the cheapest routes that use a warehouse or lane over
+next warehouse"): the first routes that use a warehouse or lane over
 capacity are visited in order of their product's unit margin, price −
 unit_cost (lowest first; ties by product order, then region order). From each,
 in every period, as many units as its warehouse or lane is still over by (in
 the capacity that needs the most units moved, but no more than the route
-carries) move to the product's next route to that region, as many as its
-warehouse and lane have room for in all three capacities; the rest to the
-route after that, and so on. Units that fit nowhere are not planned: no stock
-is ordered for them (stock that happens to be there may still serve them).
-Moved units never take a warehouse or lane over a capacity, so one pass
-suffices. A product may thus be stocked in several warehouses, and a region's
-demand split over two.
+carries) move to the product's next route to that region (the next cheapest;
+with "home_spill" after the home route the others cheapest first), as many as
+its warehouse and lane have room for in all three capacities; the rest to the
+route after that, and so on.
+Units that fit nowhere are not planned: no stock is ordered for them (stock
+that happens to be there may still serve them). Moved units never take a
+warehouse or lane over a capacity, so one pass suffices. A product may thus
+be stocked in several warehouses, and a region's demand split over two.
 
-*Planned demand, "home".* Each product has one *home* warehouse among its
-supply.csv warehouses: the one whose lanes reach the largest share of its
-forecast demand, and among those the lowest demand-weighted cost_per_unit. All
-its potential demand in the regions the home warehouse has a route to is
-planned through the home, whatever its capacities.
+*Planned demand, "home".* All the potential demand of a product in the
+regions its home warehouse has a route to is planned through the home,
+whatever its capacities.
 
-*Ordering.* Every period t each (product, warehouse) pair orders up to
+*Review period.* Each (product, warehouse) pair k gets a review period
 
-    S(t) = the demand planned through it over t … t+L (L = its lead time)
+    R_k = max(1, round(√(2·K_k / (h_k·D̄_k))))   (rounded half up, at most H)
+
+with K_k its order_cost, h_k the product's holding_cost per unit and period
+and D̄_k the demand planned through the pair over the horizon divided by the
+number of periods in which the product is active: the economic order quantity
+D̄·R expressed in periods. R_k = 1 when K_k = 0 (and with
+``review="every_period"``); R_k = H when h_k = 0 < K_k.
+
+Storage: the team checks that these cycles fit. The *planned stock* of a pair
+at the end of period j, from its first arrival a₀ = s + L on (s its first
+review, below), is z·σ̄·√(R+L) plus the demand planned through it over
+j+1 … a−1, with a the first of its arrivals a₀, a₀+R, a₀+2R, … after j (at
+most H) and σ̄² the pair's variance of planned demand (below) summed over the
+horizon divided by its product's active periods; before a₀ it is 0. Where the
+volume of the planned stock of a warehouse's pairs exceeds its
+storage_capacity in some period, storage is priced: the warehouse's R_k are
+computed with the holding cost h_k + λ·volume, with λ ≥ 0 the smallest price
+at which the planned stock fits in every period (found by 60 bisection steps
+between 0 and the price at which every pair of the warehouse has R = 1; R = 1
+for all of them when even that does not fit).
+
+*Ordering.* A pair reviews in the periods s, s+R, s+2R, … with
+s = max(0, f − L), f the first period with demand planned through it (for a
+new product its launch, so its first order arrives at the launch when its
+lead time allows: pre-stocking); a pair with no demand planned never orders.
+At a review t it orders up to
+
+    S(t) = the demand planned through it over t … t+R+L−1 (L = its lead time)
            + z·√(Σ_j Σ_r (f_rj·σ_rj)²)
 
-with z = 1.65, the sums over the periods j = t … t+L and the regions r planned
-through the pair, f_rj the share of region r's demand in period j planned
-there (1 with "home") and σ_rj from demand_sd (0 when absent; × seasonality for
-new products, 0 before launch): the safety stock of the pooled demand of the
-regions it serves, about z·σ·√(L+1). The order is S(t) minus the inventory
-position: with "per_region" the pair's stock at the end of t−1 plus what
-arrives there (orders and pipeline) in t … t+L; with "home" the same summed
-over every warehouse of the product. An order below min_order is raised to
-it, one above max_order is cut to it, and no order is placed that would arrive
-after the horizon. A new product's first order thus arrives at its launch
-(pre-stocking) when its lead time allows. Orders that would overflow a
-warehouse's storage_capacity, or finance.max_inventory_value, are cut when
-they arrive (largest first; an order cut below min_order is cancelled) — only
-by stock that is left over at the end of that period, so shipments are never
-affected.
+with z = 1.65, the sums over the periods j = t … t+R+L−1 (cut at the
+horizon) and the regions r planned through the pair, f_rj the share of region
+r's demand in period j planned there (1 with "home") and σ_rj from demand_sd
+(0 when absent; × seasonality for new products, 0 before launch): the safety
+stock of the pooled demand of the regions it serves over the review period
+and lead time, about z·σ·√(R+L). The order is S(t) minus the inventory
+position: the pair's stock at the end of t−1 plus what arrives there (orders
+and pipeline) in t … t+R+L−1; with "home" the same summed over every
+warehouse of the product. An order below min_order is raised to it, one above
+max_order is cut to it, and no order is placed that would arrive after the
+horizon. Orders that would still overflow a warehouse's storage_capacity, or
+finance.max_inventory_value, are cut when they arrive (largest first; an
+order cut below min_order is cancelled) — only by stock that is left over at
+the end of that period, so shipments are never affected.
 
-**Shipping.** Each period, with "per_region", every route first ships what was
-planned on it. Then (with "home" from the start) every region's remaining
-potential demand of each product is served from the warehouses holding it,
-cheapest route first. Where stock, a lane's capacity or a warehouse's
-throughput cannot serve everything asked of it in a round, each request gets
-the same share of it; the rest is lost. Lane fixed costs are not considered.
+**Shipping.** Each period, with "per_region" and "home_spill", every route
+first ships what was planned on it. Then (with "home" from the start) every
+region's remaining potential demand of each product is served from the
+warehouses holding it, cheapest route first. Where stock, a lane's capacity or
+a warehouse's throughput cannot serve everything asked of it in a round, each
+request gets the same share of it; the rest is lost. Lane fixed costs are not
+considered.
 
 Everything counted on (ad and featured uplift) is part of the potential
 demand, so demand that supply does not meet is lost (and costs
@@ -164,12 +212,17 @@ from optsupply.plan import COST_KEYS, TABLE_COLUMNS, Plan, _dates
 from optsupply.scenario import Scenario
 from optsupply.testing import evaluate_plan
 
-__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES"]
+__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES", "REVIEW_RULES",
+           "DEFAULT_WAREHOUSES", "DEFAULT_REVIEW"]
 
 SAFETY_Z = 1.65  #: safety factor z of the order-up-to level (about a 95 % cycle service level)
 STATUS = "baseline"  #: kpis status of a siloed plan
-#: supply rules of :func:`siloed_plan`: the default ``"per_region"`` and the older single ``"home"`` warehouse
-WAREHOUSE_RULES = ("per_region", "home")
+#: supply rules of :func:`siloed_plan` (module docstring)
+WAREHOUSE_RULES = ("per_region", "home_spill", "home")
+#: ordering rules of :func:`siloed_plan`: review every R periods, R from the EOQ, or every period
+REVIEW_RULES = ("eoq", "every_period")
+DEFAULT_WAREHOUSES = "per_region"  #: default supply rule of :func:`siloed_plan`
+DEFAULT_REVIEW = "eoq"  #: default ordering rule of :func:`siloed_plan`
 _EPS = 1e-9  # quantities below this are zero
 _PASSES = 3  # allocation passes per shipping round (requests scaled down by a shared limit get a second go)
 
@@ -194,6 +247,7 @@ class _Data:
     price: np.ndarray
     unit_cost: np.ndarray
     volume: np.ndarray
+    holding: np.ndarray  # holding_cost per unit and period
     lift: np.ndarray
     launch_cost: np.ndarray
     lost_cost: np.ndarray
@@ -213,6 +267,7 @@ class _Data:
     kp: np.ndarray
     kw: np.ndarray
     lead: np.ndarray
+    order_cost: np.ndarray
     min_order: np.ndarray
     max_order: np.ndarray
     initial: np.ndarray  # K
@@ -344,13 +399,14 @@ def _prepare(sc: Scenario) -> _Data:
         sc=sc, H=H, products=products, warehouses=warehouses, regions=regions,
         channels=np.array(channels, dtype=object),
         price=floats("price"), unit_cost=floats("unit_cost"), volume=floats("volume"), lift=floats("featured_lift"),
-        launch_cost=floats("launch_cost"), lost_cost=floats("lost_sale_cost"),
+        launch_cost=floats("launch_cost"), lost_cost=floats("lost_sale_cost"), holding=floats("holding_cost"),
         must=prod["must_launch"].to_numpy(dtype=bool) & is_new, is_new=is_new,
         lo=np.clip(prod["launch_earliest"].to_numpy(dtype="int64"), 0, H - 1),
         hi=np.clip(prod["launch_latest"].to_numpy(dtype="int64"), 0, H - 1),
         category=category, brand=_ids(prod["brand"]),
         base_active=base_active, sd_active=sd_active, curve=curve, curve_sd=curve_sd, season=season, share=share,
         kp=kp, kw=kw, lead=sup["lead_time"].to_numpy(dtype="int64"),
+        order_cost=sup["order_cost"].to_numpy(dtype="float64"),
         min_order=sup["min_order"].to_numpy(dtype="float64"), max_order=sup["max_order"].to_numpy(dtype="float64"),
         initial=initial, pipeline=pipeline,
         lane_of=lane_of, lane_cost=ln["cost_per_unit"].to_numpy(dtype="float64"),
@@ -587,18 +643,22 @@ class _Routes:
     by_rank: list[np.ndarray]  # routes that are the i-th cheapest of their (product, region)
 
 
-def _routes(d: _Data) -> _Routes:
-    """Shipping routes (pair k, region r, lane l), ranked per (product, region): cost_per_unit, lead time, warehouse."""
+def _routes(d: _Data, first: np.ndarray | None = None) -> _Routes:
+    """Shipping routes (pair k, region r, lane l), ranked per (product, region): cost_per_unit, lead time, warehouse.
+
+    With ``first`` (a supply pair per product, −1 for none), that pair's route comes first (rule "home_spill").
+    """
     rows = []
     for k, (p, w) in enumerate(zip(d.kp, d.kw, strict=True)):
         for r in np.flatnonzero(d.share[p] > 0):
             lane = d.lane_of.get((int(w), int(r)))
             if lane is not None and d.lane_cost[lane] * d.volume[p] <= d.price[p]:
-                rows.append((int(p), int(r), d.lane_cost[lane], int(d.lead[k]), int(w), k, lane))
+                head = 0 if first is not None and first[p] == k else 1
+                rows.append((int(p), int(r), head, d.lane_cost[lane], int(d.lead[k]), int(w), k, lane))
     rows.sort()
-    mk = np.array([row[5] for row in rows], dtype=np.int64)
+    mk = np.array([row[6] for row in rows], dtype=np.int64)
     mr = np.array([row[1] for row in rows], dtype=np.int64)
-    ml = np.array([row[6] for row in rows], dtype=np.int64)
+    ml = np.array([row[7] for row in rows], dtype=np.int64)
     rank = np.zeros(len(rows), dtype=np.int64)
     for i in range(1, len(rows)):
         if rows[i][:2] == rows[i - 1][:2]:
@@ -691,7 +751,86 @@ def _share_of(request: np.ndarray, group: np.ndarray, room: np.ndarray, weight: 
     return frac[group]
 
 
-def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, rule: str) -> _Flows:
+def _planned(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str) -> np.ndarray:
+    """M×T: the demand the supply rule plans on each route of ``routes`` (in the order of ``routes``)."""
+    if rule != "home_spill":
+        return _assign(d, routes, potential, sd, rule)
+    # the same spill, from routes ranked home first; mapped back to the order of ``routes``
+    home_first = _routes(d, first=_home_warehouses(d))
+    planned = _assign(d, home_first, potential, sd, rule)
+    R = len(d.regions)
+    keys = routes.mk * R + routes.mr
+    order = np.argsort(keys)
+    at = order[np.searchsorted(keys[order], home_first.mk * R + home_first.mr)]
+    out = np.zeros_like(planned)
+    out[at] = planned
+    return out
+
+
+def _review_periods(d: _Data, demand: np.ndarray, var: np.ndarray, active: np.ndarray,
+                    review: str) -> tuple[np.ndarray, np.ndarray]:
+    """Review period R per pair and the K×T mask of the periods in which a pair reviews (may order).
+
+    ``demand`` and ``var`` (K×T) are the demand planned through each pair and its variance.
+    """
+    H = d.H
+    K = len(d.kp)
+    W = len(d.warehouses)
+    has = (demand > _EPS).any(axis=1)
+    first = np.where(has, np.argmax(demand > _EPS, axis=1), H)
+    start = np.maximum(first - d.lead, 0)
+    t = np.arange(H)[None, :]
+    R = np.ones(K, dtype=np.int64)
+    if review == "eoq":
+        n_active = active.sum(axis=1)[d.kp]
+        mean = np.divide(demand.sum(axis=1), n_active, out=np.zeros(K), where=n_active > 0)
+        sigma = np.sqrt(np.divide(var.sum(axis=1), n_active, out=np.zeros(K), where=n_active > 0))
+        on = (d.order_cost > 0) & (mean > _EPS)
+        h = d.holding[d.kp]
+        vol = d.volume[d.kp]
+        cum = np.concatenate([np.zeros((K, 1)), np.cumsum(demand, axis=1)], axis=1)
+        first_arrival = start + d.lead
+
+        def periods(lam: np.ndarray) -> np.ndarray:
+            """R per pair at the storage prices ``lam`` (per warehouse): EOQ with holding cost h + λ·volume."""
+            hd = (h + lam[d.kw] * vol) * mean
+            x = np.full(K, float(H))
+            fin = on & (hd > 0)
+            x[fin] = np.floor(np.sqrt(2.0 * d.order_cost[fin] / hd[fin]) + 0.5)
+            return np.where(on, np.clip(x, 1, H), 1).astype(np.int64)
+
+        def peak(r: np.ndarray) -> np.ndarray:
+            """Per warehouse and period: the volume the pairs hold at the end of it when demand is as planned."""
+            since = t - first_arrival[:, None]
+            nxt = np.minimum(first_arrival[:, None] + r[:, None] * (since // r[:, None] + 1), H)
+            cycle = np.take_along_axis(cum, nxt, axis=1) - cum[:, 1:]
+            held = np.where(since >= 0, cycle + (SAFETY_Z * sigma * np.sqrt(r + d.lead))[:, None], 0.0)
+            held *= has[:, None]
+            out = np.zeros((W, H))
+            np.add.at(out, d.kw, held * vol[:, None])
+            return out.max(axis=1)
+
+        cap = d.storage * (1 + 1e-9)
+        lo = np.zeros(W)
+        hi = np.zeros(W)
+        over = peak(periods(lo)) > cap
+        if over.any():  # bisect the storage price λ of every warehouse that overflows
+            need = np.divide(2.0 * d.order_cost / 2.25, mean, out=np.zeros(K), where=mean > 0) - h
+            top = np.divide(np.maximum(need, 0.0), vol, out=np.zeros(K), where=vol > 0) * 1.01 + 1.0
+            np.maximum.at(hi, d.kw, top)  # at this λ every pair of the warehouse reviews every period
+            hi = np.where(over, hi, 0.0)
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                fits = peak(periods(mid)) <= cap
+                hi = np.where(over & fits, mid, hi)
+                lo = np.where(over & ~fits, mid, lo)
+        R = periods(hi)
+    mask = has[:, None] & (t >= start[:, None]) & ((t - start[:, None]) % R[:, None] == 0)
+    return R, mask
+
+
+def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, active: np.ndarray, rule: str,
+              review: str) -> _Flows:
     H = d.H
     K = len(d.kp)
     W = len(d.warehouses)
@@ -702,7 +841,7 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, rule: str) -> _Fl
     value_k = d.unit_cost[d.kp]
 
     # order-up-to data per pair: the demand planned through it and its variance
-    planned = _assign(d, routes, potential, sd, rule)
+    planned = _planned(d, routes, potential, sd, rule)
     fraction = np.divide(planned, potential[mp, mr], out=np.zeros_like(planned), where=potential[mp, mr] > 0)
     demand = np.zeros((K, H))
     np.add.at(demand, mk, planned)
@@ -710,6 +849,7 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, rule: str) -> _Fl
     np.add.at(var, mk, (fraction * sd[mp, mr]) ** 2)
     cum_demand = np.concatenate([np.zeros((K, 1)), np.cumsum(demand, axis=1)], axis=1)
     cum_var = np.concatenate([np.zeros((K, 1)), np.cumsum(var, axis=1)], axis=1)
+    period, reviews = _review_periods(d, demand, var, active, review)
     # inventory position of pair gk counts the stock and arrivals of pair gj
     if rule == "home":
         home = _home_warehouses(d)
@@ -728,11 +868,11 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, rule: str) -> _Fl
     level = d.initial.copy()
 
     for t in range(H):
-        # ---- orders placed at t (order-up-to), arriving at t + L
+        # ---- orders placed at a review t (order-up-to over t … t+R+L−1), arriving at t + L
         cum_arr = np.concatenate([np.zeros((K, 1)), np.cumsum(arrivals, axis=1)], axis=1)
         end = t + d.lead
-        in_time = end <= H - 1
-        e1 = np.minimum(end, H - 1) + 1
+        in_time = (end <= H - 1) & reviews[:, t]
+        e1 = np.minimum(end + period - 1, H - 1) + 1
         target = (cum_demand[pairs, e1] - cum_demand[:, t]
                   + SAFETY_Z * np.sqrt(np.maximum(cum_var[pairs, e1] - cum_var[:, t], 0.0)))
         position = np.bincount(gk, weights=level[gj] + cum_arr[gj, e1[gk]] - cum_arr[gj, t], minlength=K)
@@ -862,17 +1002,21 @@ def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-def siloed_plan(scenario: Scenario, warehouses: str = "per_region") -> Plan:
+def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review: str = DEFAULT_REVIEW) -> Plan:
     """The plan of siloed teams following simple rules (see the module docstring), evaluated like any plan.
 
     Parameters
     ----------
     scenario : Scenario
         A loaded (validated) scenario.
-    warehouses : {"per_region", "home"}
+    warehouses : {"per_region", "home_spill", "home"}
         The supply rule (module docstring): each region's demand planned at the product's
-        warehouse with the cheapest lane to it, spilling to the next when full (default), or
-        everything at one home warehouse per product (the earlier rule).
+        warehouse with the cheapest lane to it, spilling to the next when full (default); at the
+        product's home warehouse first, spilling per region to the next-cheapest when full; or
+        everything at one home warehouse per product, capacities ignored.
+    review : {"eoq", "every_period"}
+        The ordering rule: order up to forecast plus safety stock every R periods, R from the
+        economic order quantity (default), or every period (R = 1).
 
     Returns
     -------
@@ -880,17 +1024,20 @@ def siloed_plan(scenario: Scenario, warehouses: str = "per_region") -> Plan:
         Tables as in SPEC §4; ``kpis`` from :func:`optsupply.testing.evaluate_plan` with
         ``status == "baseline"``, ``method == "siloed"``, no ``best_bound`` or ``mip_gap``
         (None), ``advertising_budget``: the budget the marketing rule split, and
-        ``warehouses``: the supply rule used.
+        ``warehouses`` and ``review``: the supply and ordering rules used.
 
     Raises
     ------
     BaselineError
         When the must_launch products do not fit into their windows under launch.max_per_period.
     UsageError
-        When ``warehouses`` is not one of :data:`WAREHOUSE_RULES`.
+        When ``warehouses`` is not one of :data:`WAREHOUSE_RULES` or ``review`` not one of
+        :data:`REVIEW_RULES`.
     """
     if warehouses not in WAREHOUSE_RULES:
         raise UsageError(f"unknown warehouses rule {warehouses!r}: use one of {', '.join(WAREHOUSE_RULES)}")
+    if review not in REVIEW_RULES:
+        raise UsageError(f"unknown review rule {review!r}: use one of {', '.join(REVIEW_RULES)}")
     t0 = time.perf_counter()
     d = _prepare(scenario)
     t1 = time.perf_counter()
@@ -904,7 +1051,7 @@ def siloed_plan(scenario: Scenario, warehouses: str = "per_region") -> Plan:
     feat = _featured(d, base, active)
     featured_uplift = d.lift[:, None, None] * base * feat[:, None, :]
     potential = base + ad_uplift + featured_uplift
-    flows = _simulate(d, potential, sd, warehouses)
+    flows = _simulate(d, potential, sd, active, warehouses, review)
 
     P, W = d.products, d.warehouses
     launched = np.flatnonzero(tau >= 0)
@@ -954,6 +1101,7 @@ def siloed_plan(scenario: Scenario, warehouses: str = "per_region") -> Plan:
         "status": STATUS,
         "method": "siloed",
         "warehouses": warehouses,
+        "review": review,
         "profit": ev["profit"],
         "revenue": ev["revenue"],
         "costs": ev["costs"],

@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-from optsupply.baseline import SAFETY_Z, BaselineError, siloed_plan, uplift_report
+from optsupply.baseline import (
+    REVIEW_RULES,
+    SAFETY_Z,
+    WAREHOUSE_RULES,
+    BaselineError,
+    siloed_plan,
+    uplift_report,
+)
 from optsupply.generate import generate
 from optsupply.testing import check_plan, evaluate_plan
 
@@ -112,28 +119,45 @@ def test_tiny_decisions_follow_the_rules(tiny: tuple[ops.Scenario, ops.Plan]) ->
 
 
 def test_tiny_profit_by_hand(tiny: tuple[ops.Scenario, ops.Plan]) -> None:
-    """No demand_sd and no capacity binds, so supply serves exactly the potential demand and
-    holds nothing: P1 is ordered every period (lead 0), P2 and P3 one period ahead (lead 1).
-    P1 sells 90 + ΣU; P2 24 base + 10 featured (half of 6, 8, 6); P3 14 + 3 (half of 3, 3)."""
+    """No demand_sd and no capacity binds, so supply serves exactly the potential demand.
+    P1 sells 90 + ΣU; P2 24 base + 10 featured (half of 6, 8, 6); P3 14 + 3 (half of 3, 3).
+    P2 and P3 have no order_cost (R = 1): ordered every period, one period ahead (lead 1), held
+    nowhere. P1 (W1 serves both regions; lead 0): D̄ = (90 + ΣU)/6 ≈ 17.4, so
+    R = round(√(2·20 / (0.5·17.4))) = round(2.14) = 2: orders at 0, 2, 4 of two periods' demand
+    (ordering 3·20; the stock 15 + U_t + … ≤ 40 fits W1), holding the next period's demand at the
+    ends of 0, 2, 4 (holding 0.5 per unit)."""
     sc, plan = tiny
-    eff, U = 0.0, 0.0
+    eff, uplift = 0.0, []
     for _ in range(6):
         eff = 500 / 6 + 0.5 * eff
-        U += 6 * eff / (eff + 200)
+        uplift.append(6 * eff / (eff + 200))
+    U = sum(uplift)
+    assert round(math.sqrt(2 * 20 / (0.5 * (90 + U) / 6))) == 2
     p1, p2, p3 = 90 + U, 34.0, 17.0
     revenue = 10 * p1 + 20 * p2 + 15 * p3
     purchase = 6 * p1 + 12 * p2 + 9 * p3
     # transport: P1 R1 (60 + 2U/3)·0.5 + R2 (30 + U/3)·1; P2 R1 25·0.5 + R2 9·1; P3 R1 12·0.5 + R2 5·1
     transport = (60 + 2 * U / 3) * 0.5 + (30 + U / 3) + 12.5 + 9 + 6 + 5
-    profit = revenue - purchase - 6 * 20 - transport - 500 - 20 - 40
+    holding = 0.5 * sum(15 + uplift[t] for t in (1, 3, 5))
+    profit = revenue - purchase - 3 * 20 - holding - transport - 500 - 20 - 40
     k = plan.kpis
-    assert k["costs"]["ordering"] == pytest.approx(120)
-    assert k["costs"]["holding"] == pytest.approx(0, abs=1e-9) and k["salvage"] == pytest.approx(0, abs=1e-9)
+    p1_orders = plan.orders[plan.orders["product"] == "P1"]
+    assert list(p1_orders["period"]) == [0, 2, 4]
+    assert list(p1_orders["units"]) == pytest.approx([15 + uplift[t] + 15 + uplift[t + 1] for t in (0, 2, 4)])
+    assert k["costs"]["ordering"] == pytest.approx(60)
+    assert k["costs"]["holding"] == pytest.approx(holding) and k["salvage"] == pytest.approx(0, abs=1e-9)
     assert k["fill_rate"] == pytest.approx(1.0)
     assert k["revenue"] == pytest.approx(revenue)
     assert k["costs"]["transport"] == pytest.approx(transport)
     assert k["profit"] == pytest.approx(profit)
     assert k["profit"] <= 502.75  # the hand-derived optimum (README)
+    # ordering every period (the first rule): 6 orders of P1, nothing held
+    every = siloed_plan(sc, review="every_period")
+    assert every.kpis["review"] == "every_period"
+    assert every.kpis["costs"]["ordering"] == pytest.approx(120)
+    assert every.kpis["costs"]["holding"] == pytest.approx(0, abs=1e-9)
+    assert every.kpis["profit"] == pytest.approx(profit - 60 + holding)
+    assert problems(sc, every) == []
 
 
 def test_uplift_report_on_tiny(tiny: tuple[ops.Scenario, ops.Plan]) -> None:
@@ -197,9 +221,11 @@ def test_max_per_period_pushes_launches(tmp_path: Path) -> None:
 
 
 def test_must_launch_that_cannot_fit_is_an_error(tmp_path: Path) -> None:
-    sc = write(tmp_path, "[horizon]\nperiods = 6\n[launch]\nmax_per_period = 1", {
+    """Validation rejects such a scenario; one whose settings were changed after loading reaches the rules."""
+    sc = write(tmp_path, "[horizon]\nperiods = 6\n[launch]\nmax_per_period = 2", {
         "products": [new_product(p, launch_latest=2, must_launch=True) for p in ("M1", "M2")],
         "launch_curve": curve("M1") + curve("M2"), **one_warehouse(["M1", "M2"])})
+    sc.settings["launch.max_per_period"] = 1
     with pytest.raises(BaselineError, match="M2"):
         siloed_plan(sc)
 
@@ -345,6 +371,77 @@ def test_new_product_is_prestocked_for_its_launch(tmp_path: Path) -> None:
     assert problems(sc, plan) == []
 
 
+def periodic_scenario(folder: Path, order_cost: float, lead_time: int, demand_sd: float | None = None,
+                      initial: float = 0.0, storage: float | None = None, periods: int = 8) -> ops.Scenario:
+    """One product (holding cost 1, volume 1), demand 10 per period in R1, one warehouse."""
+    return write(folder, f"[horizon]\nperiods = {periods}", {
+        "products": [{"product": "P", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 6,
+                      "holding_cost": 1}],
+        "demand": [{"product": "P", "region": "R1", "period": t, "demand": 10, "demand_sd": demand_sd}
+                   for t in range(periods)],
+        "warehouses": [{"warehouse": "W1", "storage_capacity": math.inf if storage is None else storage}],
+        "supply": [{"product": "P", "warehouse": "W1", "lead_time": lead_time, "order_cost": order_cost}],
+        "initial_stock": [{"product": "P", "warehouse": "W1", "units": initial}],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 0}]})
+
+
+def stock_of(plan: ops.Plan) -> dict[int, float]:
+    return {int(t): float(u) for t, u in zip(plan.stock["period"], plan.stock["units"], strict=True)}
+
+
+def test_periodic_review_by_hand(tmp_path: Path) -> None:
+    """R = round(√(2·K / (h·D̄))) = round(√(2·31.25 / (1·10))) = round(2.5) = 3 (half up), lead time 1,
+    demand 10 ± 2, H = 8, nothing in stock. Reviews at 0, 3, 6 (the first demand is at 0), each up
+    to R + L = 4 periods of demand plus z·2·√4 = 6.6:
+    0: S = 40 + 6.6, position 0 → order 46.6 (arrives 1; period 0's 10 are lost).
+    Stock at the ends of 1, 2: 36.6, 26.6. 3: S = 46.6, position 26.6 → order 20 (arrives 4).
+    Ends of 3, 4, 5: 16.6, 26.6, 16.6. 6: the window is cut at the horizon, 6 … 7:
+    S = 20 + z·2·√2 = 24.667, position 16.6 → order 8.067; ends of 6, 7: 6.6, 4.667."""
+    z = SAFETY_Z
+    ss4, ss2 = z * 2 * 2, z * 2 * math.sqrt(2)
+    sc = periodic_scenario(tmp_path, order_cost=31.25, lead_time=1, demand_sd=2)
+    plan = siloed_plan(sc)
+    assert plan.kpis["review"] == "eoq" and plan.kpis["warehouses"] == "per_region"
+    assert orders_of(plan) == pytest.approx({0: 40 + ss4, 3: 20, 6: 20 + ss2 - (ss4 + 10)})
+    assert list(plan.orders["arrival"]) == [1, 4, 7]
+    assert stock_of(plan) == pytest.approx({1: 30 + ss4, 2: 20 + ss4, 3: 10 + ss4, 4: 20 + ss4, 5: 10 + ss4,
+                                            6: ss4, 7: ss2})
+    assert plan.kpis["costs"]["ordering"] == pytest.approx(3 * 31.25)
+    assert plan.kpis["units_sold"] == pytest.approx(70)
+    assert problems(sc, plan) == []
+    # R = 1: up to 2 periods + z·2·√2 every period; the order of 0 covers period 1 too (0's demand is lost)
+    every = siloed_plan(sc, review="every_period")
+    assert orders_of(every) == pytest.approx({0: 20 + ss2, **{t: 10 for t in range(2, 7)}})
+    assert problems(sc, every) == []
+
+
+def test_periodic_review_two_periods_by_hand(tmp_path: Path) -> None:
+    """R = round(√(2·20 / (1·10))) = 2, lead time 0, no demand_sd, 15 in stock, H = 6. Reviews at
+    0, 2, 4 up to two periods of demand: order 20 − 15 = 5, then 20 and 20; 10 held at the ends of
+    0, 2, 4 and nothing at the ends of 1, 3, 5 (holding 30, ordering 3·20)."""
+    sc = periodic_scenario(tmp_path, order_cost=20, lead_time=0, initial=15, periods=6)
+    plan = siloed_plan(sc)
+    assert orders_of(plan) == pytest.approx({0: 5, 2: 20, 4: 20})
+    assert stock_of(plan) == pytest.approx({0: 10, 2: 10, 4: 10})
+    assert plan.kpis["costs"]["holding"] == pytest.approx(30)
+    assert plan.kpis["costs"]["ordering"] == pytest.approx(60)
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert problems(sc, plan) == []
+
+
+def test_storage_shortens_the_review_period(tmp_path: Path) -> None:
+    """K = 45: R = √(2·45 / (1·10)) = 3, whose cycle holds 20 at the end of an arrival period:
+    more than the storage of 15. Priced storage (holding 1 + λ per unit) gives R = 2 (from
+    λ > 2·45 / (2.5²·10) − 1 = 0.44 on), whose cycle holds 10: orders of 20 at 0, 2, 4, 6."""
+    sc = periodic_scenario(tmp_path, order_cost=45, lead_time=0, storage=15)
+    plan = siloed_plan(sc)
+    assert orders_of(plan) == pytest.approx({0: 20, 2: 20, 4: 20, 6: 20})
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+    assert problems(sc, plan) == []
+    roomy = siloed_plan(periodic_scenario(tmp_path / "roomy", order_cost=45, lead_time=0))
+    assert orders_of(roomy) == pytest.approx({0: 30, 3: 30, 6: 20})
+
+
 def three_warehouses(folder: Path) -> ops.Scenario:
     """Demand R1 30, R2 10 per period, H = 2, lead time 0, 10 units in W2; W1→R1 carries at most 25."""
     return write(folder, "[horizon]\nperiods = 2", {
@@ -401,6 +498,23 @@ def test_per_region_warehouses_on_the_home_example(tmp_path: Path) -> None:
                                                 ("W2", "R2", 0): 10, ("W2", "R2", 1): 10})
     assert plan.kpis["fill_rate"] == pytest.approx(1.0)
     assert plan.kpis["costs"]["transport"] == pytest.approx(20)
+    assert problems(sc, plan) == []
+
+
+def test_home_warehouse_first_then_spill(tmp_path: Path) -> None:
+    """``warehouses="home_spill"`` on the same scenario: home W1 takes R1 and R2 (its own lane to R2
+    costs 5, W2's 1). W1→R1 carries at most 25 of R1's 30: the 5 spill to R1's cheapest other route,
+    W3 (cost 0). No order_cost, so R = 1: W1 orders 35 and W3 5 every period; W2 has nothing
+    planned and keeps its 10 units. Transport per period 25·1 + 10·5 + 5·0 = 75."""
+    sc = three_warehouses(tmp_path)
+    plan = siloed_plan(sc, warehouses="home_spill")
+    assert plan.kpis["warehouses"] == "home_spill"
+    assert orders_by_warehouse(plan) == pytest.approx({("W1", 0): 35, ("W1", 1): 35, ("W3", 0): 5, ("W3", 1): 5})
+    assert shipments_of(plan) == pytest.approx({**{("W1", "R1", t): 25 for t in range(2)},
+                                                **{("W1", "R2", t): 10 for t in range(2)},
+                                                **{("W3", "R1", t): 5 for t in range(2)}})
+    assert plan.kpis["costs"]["transport"] == pytest.approx(150)
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
     assert problems(sc, plan) == []
 
 
@@ -538,6 +652,8 @@ def test_full_storage_spills(tmp_path: Path) -> None:
 def test_unknown_warehouse_rule(tiny: tuple[ops.Scenario, ops.Plan]) -> None:
     with pytest.raises(ops.UsageError, match="per_region"):
         siloed_plan(tiny[0], warehouses="nearest")
+    with pytest.raises(ops.UsageError, match="every_period"):
+        siloed_plan(tiny[0], review="weekly")
 
 
 # ---------------------------------------------------------------------- every scenario
@@ -559,13 +675,18 @@ def test_checker_finds_nothing(make) -> None:  # noqa: ANN001
     assert_kpis_match(sc, plan)
 
 
+OTHER_RULES = [(w, r) for r in REVIEW_RULES for w in WAREHOUSE_RULES if (w, r) != ("per_region", "eoq")]
+
+
 @pytest.mark.parametrize("make", [m for n, m in SCENARIOS if n.startswith(("xsmall", "instances/small"))],
                          ids=[n for n, _ in SCENARIOS if n.startswith(("xsmall", "instances/small"))])
-def test_checker_finds_nothing_with_the_home_rule(make) -> None:
+def test_checker_finds_nothing_with_the_other_rules(make) -> None:  # noqa: ANN001
     sc = make()
-    plan = siloed_plan(sc, warehouses="home")
-    assert problems(sc, plan) == []
-    assert_kpis_match(sc, plan)
+    for warehouses, review in OTHER_RULES:
+        plan = siloed_plan(sc, warehouses=warehouses, review=review)
+        assert (plan.kpis["warehouses"], plan.kpis["review"]) == (warehouses, review)
+        assert problems(sc, plan) == [], (warehouses, review)
+        assert_kpis_match(sc, plan)
 
 
 @pytest.mark.parametrize("seed", range(1, 6))
