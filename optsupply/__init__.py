@@ -18,6 +18,7 @@ so reading and validating scenarios stays fast.
 from typing import Any
 
 from optsupply.errors import OptsupplyError, Problem, Report, ScenarioError, UsageError
+from optsupply.io import Limits
 from optsupply.scenario import Scenario, validate
 
 __version__ = "0.1.0"
@@ -37,5 +38,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'optsupply' has no attribute {name!r}")
 
 
-__all__ = ["Scenario", "Plan", "solve", "forecast", "Forecast", "diff", "compare", "WhatIf", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
+__all__ = ["Scenario", "Limits", "Plan", "solve", "forecast", "Forecast", "diff", "compare", "WhatIf", "validate", "Problem", "Report", "OptsupplyError", "ScenarioError",
            "UsageError", "__version__"]

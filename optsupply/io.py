@@ -27,7 +27,12 @@ quotes, the same number of fields on every row) is read by pandas' C parser
 instead, which gives the same table much faster; whenever that is not certain,
 the :mod:`csv` reading is used.
 
-Input files are only ever opened for reading.
+Input files are only ever opened for reading, and nothing in them is ever
+evaluated: an ``.xlsx`` formula is read as the value Excel saved with it (with a
+warning), never computed. Only the fixed file names (``products.csv``, ...)
+directly in the scenario folder are read; a table file that is a symbolic link
+to a file outside the folder is refused. :class:`Limits` bounds the size of
+every file and the rows of every table.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ import csv
 import datetime as _dt
 import difflib
 import io as _stringio
+import itertools
 import math
+import numbers
 import os
 import re
 import tomllib
@@ -48,7 +55,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from optsupply.errors import WARNING, Report
+from optsupply.errors import WARNING, Report, UsageError
 from optsupply.schema import (
     H_LAST,
     SCENARIO_FILE,
@@ -67,6 +74,71 @@ MISSING_COLUMN = "required column is missing"  # start of the message for a requ
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _NAN = {"nan", "na", "n/a", "null", "none"}
+MB = 1_000_000  # bytes in a megabyte, as Limits.max_file_mb counts them
+ENV_MAX_FILE_MB = "OPTSUPPLY_MAX_FILE_MB"
+ENV_MAX_ROWS = "OPTSUPPLY_MAX_ROWS"
+
+
+def _env_number(name: str, default: float, whole: bool) -> Any:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value) or (whole and not value.is_integer()):
+        kind = "a positive whole number" if whole else "a positive number"
+        raise UsageError(f"environment variable {name}={text!r} is not {kind}")
+    return int(value) if whole else value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a scenario may be; checked while it is read, before the data is parsed.
+
+    Each limit defaults to the environment variable named below when it is set
+    (so the command line can be configured), else to the built-in default.
+
+    Attributes
+    ----------
+    max_file_mb : float
+        Largest file, in MB (10**6 bytes): each CSV table, ``scenario.toml``,
+        the ``.xlsx`` workbook and also what the workbook unpacks to.
+        ``OPTSUPPLY_MAX_FILE_MB``, default 500.
+    max_rows : int
+        Most rows of one table (data rows below the header, blank ones
+        included). ``OPTSUPPLY_MAX_ROWS``, default 5,000,000.
+
+    >>> Scenario.load("big", limits=Limits(max_file_mb=2000, max_rows=20_000_000))
+    """
+
+    max_file_mb: float = field(default_factory=lambda: _env_number(ENV_MAX_FILE_MB, 500.0, whole=False))
+    max_rows: int = field(default_factory=lambda: _env_number(ENV_MAX_ROWS, 5_000_000, whole=True))
+
+    def __post_init__(self) -> None:
+        size, rows = self.max_file_mb, self.max_rows
+        if isinstance(size, bool) or not isinstance(size, numbers.Real) or not size > 0:
+            raise UsageError(f"Limits(max_file_mb={size!r}): give a positive number of megabytes")
+        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+            raise UsageError(f"Limits(max_rows={rows!r}): give a positive whole number of rows")
+
+    @property
+    def max_bytes(self) -> float:
+        return self.max_file_mb * MB
+
+    def too_large(self, size: int, what: str = "is") -> str | None:
+        """The message for a file of ``size`` bytes over the limit, else ``None``."""
+        if size <= self.max_bytes:
+            return None
+        shown = f"{size / MB:,.1f} MB" if size >= MB // 10 else f"{size:,} bytes"
+        return (f"{what} {shown}, more than the limit of {self.max_file_mb:g} MB "
+                f"(raise it with {ENV_MAX_FILE_MB} or Limits(max_file_mb=...))")
+
+
+def too_many_rows(max_rows: int) -> str:
+    """The message for a table with more than ``max_rows`` rows."""
+    return f"has more than {max_rows:,} rows, the limit (raise it with {ENV_MAX_ROWS} or Limits(max_rows=...))"
 
 
 @dataclass
@@ -79,6 +151,7 @@ class RawScenario:
     settings_file: str = SCENARIO_FILE
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # stripped cell text (object columns)
     files: dict[str, str] = field(default_factory=dict)  # table -> label used in messages
+    limits: Limits = field(default_factory=Limits)
 
 
 def file_label(source: Path, table: str) -> str:
@@ -100,15 +173,22 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- raw reading
 
 
-def read_raw(path: str | os.PathLike, report: Report) -> RawScenario:
+def read_raw(path: str | os.PathLike, report: Report, limits: Limits | None = None) -> RawScenario:
     """Read a scenario folder or workbook as text; file-level problems go to ``report``."""
     source = Path(path)
-    raw = RawScenario(source=source)
-    if source.is_dir():
+    raw = RawScenario(source=source, limits=limits if limits is not None else Limits())
+    try:
+        is_dir = source.is_dir()
+        is_file = source.is_file()
+        exists = source.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a permission problem
+        _unreadable(raw, str(source), report, f"cannot be opened: {getattr(exc, 'strerror', None) or exc}")
+        return raw
+    if is_dir:
         _read_folder(raw, report)
-    elif source.suffix.lower() == ".xlsx" and source.is_file():
+    elif source.suffix.lower() == ".xlsx" and is_file:
         _read_workbook(raw, report)
-    elif source.exists():
+    elif exists:
         _unreadable(raw, source.name, report,
                     "a scenario is a folder with scenario.toml and CSV files, or an .xlsx workbook")
     else:
@@ -140,7 +220,7 @@ def _read_folder(raw: RawScenario, report: Report) -> None:
     if not toml_path.is_file():
         report.add(SCENARIO_FILE, None, None, f"missing: a scenario folder needs {SCENARIO_FILE} (at least [horizon] periods)")
     else:
-        text = _read_text(toml_path, SCENARIO_FILE, report)
+        text = _read_text(toml_path, SCENARIO_FILE, report, raw)
         if text is not None:
             _parse_toml(raw, text, report)
     known = {t.file for t in TABLES}
@@ -151,13 +231,31 @@ def _read_folder(raw: RawScenario, report: Report) -> None:
         f = raw.source / table.file
         raw.files[table.name] = table.file
         if f.is_file():
-            df = _read_csv(f, table.file, report)
+            df = _read_csv(f, table.file, report, raw)
             if df is not None:
                 raw.tables[table.name] = df
 
 
-def _read_text(path: Path, label: str, report: Report) -> str | None:
+def _outside(path: Path, folder: Path) -> bool:
+    """``path`` (a file in ``folder``) is a symbolic link that resolves outside ``folder``."""
+    if not path.is_symlink():
+        return False
     try:
+        return not path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return True
+
+
+def _read_text(path: Path, label: str, report: Report, raw: RawScenario) -> str | None:
+    if _outside(path, raw.source):
+        report.add(label, None, None, "is a symbolic link to a file outside the scenario folder, which is never "
+                   "read: copy the file into the folder")
+        return None
+    try:
+        too_large = raw.limits.too_large(path.stat().st_size)
+        if too_large:
+            report.add(label, None, None, too_large)
+            return None
         data = path.read_bytes()
     except OSError as exc:
         report.add(label, None, None, f"cannot be read: {exc.strerror or exc}")
@@ -170,27 +268,39 @@ def _read_text(path: Path, label: str, report: Report) -> str | None:
         return None
 
 
-def _read_csv(path: Path, label: str, report: Report) -> pd.DataFrame | None:
+def _read_csv(path: Path, label: str, report: Report, raw: RawScenario) -> pd.DataFrame | None:
     """The text table of a CSV file, or ``None`` (with the problems reported) when it is not a usable table."""
-    text = _read_text(path, label, report)
+    text = _read_text(path, label, report, raw)
     if text is None:
         return None
+    max_rows = raw.limits.max_rows
+    if text.count("\n") > max_rows:  # maybe too many rows (a row ends with a line end): count the records
+        return _csv_text_table(text, label, report, max_rows)
     fast = _fast_text_table(text)
     if fast is not None:
         return fast
     return _csv_text_table(text, label, report)
 
 
-def _csv_text_table(text: str, label: str, report: Report) -> pd.DataFrame | None:
-    """Read CSV text record by record with the :mod:`csv` module, reporting every problem."""
+def _csv_text_table(text: str, label: str, report: Report, max_rows: int | None = None) -> pd.DataFrame | None:
+    """Read CSV text record by record with the :mod:`csv` module, reporting every problem.
+
+    With ``max_rows``, a table with more data rows than that is reported (and not read further).
+    """
     records: list[list[str]] = []
     reader = csv.reader(_stringio.StringIO(text, newline=""), skipinitialspace=True, strict=True)
     try:
-        records.extend(reader)  # keeps the records read before an error
+        # keeps the records read before an error
+        records.extend(reader if max_rows is None else itertools.islice(reader, max_rows + 2))
     except csv.Error as exc:
         # a spreadsheet row is a record (a quoted value may span lines): the bad one is the next
-        report.add(label, len(records) + 1, None,
-                   f"is not a valid CSV table ({exc}); check that every quote is closed")
+        why = str(exc)
+        hint = ("a value this long is most likely a quote that is never closed" if "field larger" in why
+                else "check that every quote is closed")
+        report.add(label, len(records) + 1, None, f"is not a valid CSV table ({why}); {hint}")
+        return None
+    if max_rows is not None and len(records) > max_rows + 1:
+        report.add(label, None, None, too_many_rows(max_rows))
         return None
     return _text_table(records, label, report)
 
@@ -329,7 +439,12 @@ def _text_table(records: list[list[str]], label: str, report: Report) -> pd.Data
 def _parse_toml(raw: RawScenario, text: str, report: Report) -> None:
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError):  # a whole number too long for Python to read
+            m = re.search(r"[0-9a-fA-F_]{4000,}", text)
+            row = text.count("\n", 0, m.start()) + 1 if m else None
+            report.add(SCENARIO_FILE, row, None, "a number has more than 4,000 digits: write it with an exponent (1e400)")
+            return
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         row = int(m.group(1)) if m else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
@@ -395,46 +510,165 @@ def _toml_key_lines(text: str) -> dict[str, int]:
 def _read_workbook(raw: RawScenario, report: Report) -> None:
     name = raw.source.name
     try:
-        sheets = _workbook_sheets(raw.source)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
+        too_large = raw.limits.too_large(raw.source.stat().st_size)
+        book = None if too_large else _workbook_sheets(raw.source, raw.limits)
+    except _WorkbookTooLarge as exc:
+        too_large = str(exc)
+    except Exception as exc:  # noqa: BLE001 - openpyxl and zipfile raise many types for damaged files
         _unreadable(raw, name, report, f"cannot be read as an .xlsx workbook: {exc}")
         return
+    if too_large or book is None:
+        _unreadable(raw, name, report, str(too_large))
+        return
+    sheets = book.records
     raw.settings_file = file_label(raw.source, WORKBOOK_SETTINGS_SHEET)
     known = {t.name for t in TABLES} | {WORKBOOK_SETTINGS_SHEET}
     for sheet in sheets:
         if sheet not in known:
             report.add(f"{name}[{sheet}]", None, None, "unknown sheet, ignored" + did_you_mean(sheet, sorted(known)), WARNING)
+
+    def table(sheet: str, label: str) -> pd.DataFrame | None:
+        if sheet in book.too_long:
+            report.add(label, None, None, too_many_rows(raw.limits.max_rows))
+            return None
+        _formula_problems(label, sheets[sheet], book.formulas.get(sheet, {}), report)
+        return _text_table(sheets[sheet], label, report)
+
     if WORKBOOK_SETTINGS_SHEET not in sheets:
         report.add(raw.settings_file, None, None,
                    "missing sheet 'scenario' with the settings (columns key, value; at least horizon.periods)")
     else:
-        df = _text_table(sheets[WORKBOOK_SETTINGS_SHEET], raw.settings_file, report)
+        df = table(WORKBOOK_SETTINGS_SHEET, raw.settings_file)
         if df is not None:
             _parse_settings_sheet(raw, df, report)
-    for table in TABLES:
-        label = file_label(raw.source, table.name)
-        raw.files[table.name] = label
-        if table.name in sheets:
-            df = _text_table(sheets[table.name], label, report)
+    for spec in TABLES:
+        label = file_label(raw.source, spec.name)
+        raw.files[spec.name] = label
+        if spec.name in sheets:
+            df = table(spec.name, label)
             if df is not None:
-                raw.tables[table.name] = df
+                raw.tables[spec.name] = df
 
 
-def _workbook_sheets(path: Path) -> dict[str, list[list[str]]]:
-    """Every worksheet as records of cell text, the first record being sheet row 1."""
+class _WorkbookTooLarge(Exception):
+    """A workbook that unpacks to more than the size limit."""
+
+
+@dataclass
+class _Workbook:
+    records: dict[str, list[list[str]]]  # sheet -> records of cell text, record i = sheet row i + 1
+    too_long: set[str]  # sheets with more rows than the limit (their records are cut)
+    formulas: dict[str, dict[tuple[int, int], tuple[str, bool]]]  # sheet -> (row, 0-based column) -> (formula, has a value)
+
+
+# the start of a formula element (<f>, <f t="shared" .../>, <x:f>) in a worksheet's XML
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formulas(path: Path, limits: Limits) -> bool:
+    """Whether any worksheet of the workbook holds a formula; checks the size it unpacks to as well."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        too_large = limits.too_large(sum(i.file_size for i in infos), "unpacks to")
+        if too_large:
+            raise _WorkbookTooLarge(too_large)
+        for info in infos:
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                with z.open(info) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 20):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-32:]
+    return False
+
+
+def _workbook_sheets(path: Path, limits: Limits | None = None) -> _Workbook:
+    """Every worksheet as records of cell text, the first record being sheet row 1.
+
+    Formulas are never computed: a formula cell reads as the value Excel saved
+    with it (openpyxl's ``data_only``), and the formulas of the sheets that
+    are read are collected so that they can be reported.
+    """
     import openpyxl  # only needed for workbooks
 
+    limits = limits if limits is not None else Limits()
+    wanted = {t.name for t in TABLES} | {WORKBOOK_SETTINGS_SHEET}
+    formulas: dict[str, dict[tuple[int, int], tuple[str, bool]]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about features it does not read (styles, validation)
+        if _has_formulas(path, limits):
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            try:
+                for ws in wb.worksheets:
+                    if ws.title in wanted:
+                        ws.reset_dimensions()
+                        formulas[ws.title] = _sheet_formulas(ws, limits.max_rows + 1)
+            finally:
+                wb.close()
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
-            sheets = {}
+            records: dict[str, list[list[str]]] = {}
+            too_long: set[str] = set()
             for ws in wb.worksheets:
                 ws.reset_dimensions()  # the stored size may be wrong: read every row there is
-                sheets[ws.title] = _sheet_records(ws.iter_rows(values_only=True))
-            return sheets
+                rows = itertools.islice(ws.iter_rows(values_only=True), limits.max_rows + 2)
+                cells = formulas.get(ws.title)
+                if cells:
+                    rows = _note_saved_values(rows, cells)
+                records[ws.title] = _sheet_records(rows)
+                if len(records[ws.title]) > limits.max_rows + 1:
+                    too_long.add(ws.title)
+            return _Workbook(records, too_long, formulas)
         finally:
             wb.close()
+
+
+def _sheet_formulas(ws: Any, max_rows: int) -> dict[tuple[int, int], tuple[str, bool]]:
+    """(row, 0-based column) -> (formula text, False) of every formula cell in a sheet's first rows."""
+    found: dict[tuple[int, int], tuple[str, bool]] = {}
+    for r, row in enumerate(itertools.islice(ws.iter_rows(), max_rows), start=1):
+        for j, cell in enumerate(row):
+            if getattr(cell, "data_type", None) == "f":
+                value = cell.value
+                text = getattr(value, "text", value)  # ArrayFormula / DataTableFormula hold their text
+                found[(r, j)] = (str(text if text is not None else "="), False)
+    return found
+
+
+def _note_saved_values(rows: Iterable[tuple], cells: dict[tuple[int, int], tuple[str, bool]]) -> Iterable[tuple]:
+    """Pass the rows through, noting which formula cells have a saved value (not ``None``)."""
+    by_row: dict[int, list[int]] = {}
+    for r, j in cells:
+        by_row.setdefault(r, []).append(j)
+    for r, row in enumerate(rows, start=1):
+        for j in by_row.get(r, ()):
+            if j < len(row) and row[j] is not None:
+                cells[(r, j)] = (cells[(r, j)][0], True)
+        yield row
+
+
+def _formula_problems(label: str, records: list[list[str]], cells: dict[tuple[int, int], tuple[str, bool]],
+                      report: Report) -> None:
+    """A warning for each formula cell read as its saved value; an error for one without a saved value.
+
+    Reported before the cells are read, so that a formula without a value is
+    reported as such and not as a missing value.
+    """
+    header = [str(c).strip() for c in records[0]] if records else []
+    for (r, j), (formula, saved) in sorted(cells.items()):
+        column = header[j] if r > 1 and j < len(header) and header[j] else None
+        ref = f"cell {_column_letter(j)}{r}"
+        shown = formula if len(formula) <= 60 else formula[:57] + "..."
+        if saved:
+            text = records[r - 1][j] if r - 1 < len(records) and j < len(records[r - 1]) else ""
+            report.add(label, r, column, f"{ref} holds a formula ({shown}): the value saved with it, '{text}', "
+                       "is used; formulas are never computed", WARNING)
+        else:
+            report.add(label, r, column, f"{ref} holds a formula ({shown}) with no saved value: formulas are never "
+                       "computed, so open and save the workbook in Excel, or replace the formula by its value")
 
 
 def _sheet_records(rows: Iterable[Iterable[Any]]) -> list[list[str]]:
@@ -466,7 +700,11 @@ def _parse_settings_sheet(raw: RawScenario, df: pd.DataFrame, report: Report) ->
     for idx, key, value in zip(df.index, df["key"], df["value"], strict=True):
         if not key:
             continue
-        raw.setting_lines[key] = int(idx) + FIRST_DATA_ROW
+        row = int(idx) + FIRST_DATA_ROW
+        if key in raw.setting_lines:  # TOML refuses a key given twice; so does the sheet
+            report.add(label, row, "key", f"setting {key} appears twice: it is already on row {raw.setting_lines[key]}")
+            continue
+        raw.setting_lines[key] = row
         raw.settings[key] = _setting_text(key, value)
 
 
@@ -661,6 +899,100 @@ def _cell_message(col: Column, kind: int, text: str) -> str:
     if kind == _FRACTION:
         return f"'{text}' is not a whole number"
     return f"'{text}' is too large: whole numbers can be at most 2**53 ({MAX_WHOLE}) in size"
+
+
+# --------------------------------------------------------------------------- values built in Python
+
+
+def value_text(v: Any) -> str:
+    """A Python value as the text of a cell: how values given to ``with_changes``/``with_tables`` are read.
+
+    ``None`` and pandas' missing values are a blank cell (the default, where
+    there is one); booleans are ``true``/``false``; numbers are their exact
+    shortest text (NaN is ``nan``, which is rejected where a number is needed);
+    text is stripped; anything else is its ``str``.
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return "nan" if v != v else _fmt_float(float(v))
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return _cell_text(v)
+    return str(v).strip()
+
+
+def coerce_values(col: Column, values: Any, rows: np.ndarray, label: str, horizon: int | None,
+                  report: Report) -> np.ndarray:
+    """Values of one column, as the reader types them, from values built in Python.
+
+    ``values`` is a Series, an array or a list; ``rows`` the spreadsheet rows
+    used in messages. Numbers for a number column and booleans for a boolean
+    column are taken as they are (NaN is left for the checks to report);
+    anything else is read like the text of a CSV cell (:func:`value_text`), so
+    ``"true"``, ``"12"`` and a blank behave as in a file, and a value that
+    cannot be read is reported with its row instead of raising.
+    """
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and not isinstance(dtype, pd.CategoricalDtype):
+        is_bool = pd.api.types.is_bool_dtype(dtype)
+        if col.dtype in ("int", "float") and not is_bool and pd.api.types.is_numeric_dtype(dtype) \
+                and not pd.api.types.is_complex_dtype(dtype):
+            if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+                return np.asarray(values, dtype=np.float64)
+            if not pd.isna(values).any():  # a nullable dtype without missing values
+                return pd.Series(values).to_numpy(dtype=np.float64)
+        if col.dtype == "bool" and is_bool and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return np.asarray(values, dtype=bool)
+    items = values.tolist() if hasattr(values, "tolist") else list(values)
+    texts = np.empty(len(items), dtype=object)
+    texts[:] = [value_text(v) for v in items]
+    return _coerce_column(col, texts, np.asarray(rows, dtype=np.int64), label, horizon, report)
+
+
+def coerce_frame(table: Table, df: Any, label: str, horizon: int | None, report: Report) -> pd.DataFrame:
+    """A typed table (every schema column, a plain RangeIndex) from a DataFrame built in Python.
+
+    Problems are reported as for a file called ``label`` whose header is the
+    frame's columns: a required column that is missing, a column given twice,
+    a cell that cannot be read (row = position + 2, as a spreadsheet would
+    show it). Optional columns that are absent take their default; other
+    columns are ignored (with a warning when the name is close to a column's).
+    """
+    if not isinstance(df, pd.DataFrame):
+        report.add(label, None, None, f"must be a pandas DataFrame, not {type(df).__name__}")
+        return empty_table(table)
+    names = [str(c).strip() for c in df.columns]
+    position: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in position:
+            report.add(label, 1, name, "column appears twice in the header (name each column once)")
+        else:
+            position[name] = j
+    known = table.column_names
+    for name in position:
+        hint = did_you_mean(name, known)
+        if name not in known and hint:
+            report.add(label, 1, name, "unknown column, ignored" + hint, WARNING)
+    for col in table.columns:
+        if col.required and col.name not in position:
+            report.add(label, 1, col.name, MISSING_COLUMN + _missing_hint(col.name, names))
+    n = len(df)
+    rows = np.arange(n, dtype=np.int64) + FIRST_DATA_ROW
+    out: dict[str, np.ndarray] = {}
+    for col in table.columns:
+        if col.name in position:
+            out[col.name] = coerce_values(col, df.iloc[:, position[col.name]], rows, label, horizon, report)
+        elif col.required:
+            out[col.name] = _placeholder(col, n)
+        else:
+            out[col.name] = _absent(col, n, horizon)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=known)
 
 
 def finalize_dtypes(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

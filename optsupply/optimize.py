@@ -55,7 +55,10 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     -------
     Plan
         ``plan.kpis["status"]`` is ``optimal`` or ``time_limit`` when the plan has
-        tables; ``infeasible``, ``unbounded`` or ``error`` when no plan exists.
+        tables; ``infeasible``, ``unbounded`` or ``error`` when no plan exists. An
+        infeasible plan's kpis name the conflicting inputs: ``causes`` (file, row,
+        key, column, message), ``involved`` and a readable ``message``
+        (:mod:`optsupply.explain`).
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     opts = SolveOptions.from_scenario(sc.settings, **options)
@@ -70,7 +73,13 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     build_seconds = time.perf_counter() - t0
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
     result = solve_model(model, opts)
-    return finish_plan(result, model, data, sc, build_seconds)
+    plan = finish_plan(result, model, data, sc, build_seconds)
+    if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.explain)
+        from optsupply.explain import explain_into
+
+        logger.info("no feasible plan; looking for the conflicting inputs")
+        explain_into(plan, sc, model=model, data=data, options=opts)
+    return plan
 
 
 def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float) -> Plan:

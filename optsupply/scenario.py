@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 import tomli_w
 
 from optsupply import io as _io
+from optsupply.io import FIRST_DATA_ROW, Limits
 from optsupply.errors import Problem, Report, ScenarioError, UsageError
 from optsupply.files import write_folder
 from optsupply.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
@@ -104,8 +107,17 @@ class Scenario:
     # ------------------------------------------------------------------ load
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Scenario:
+    def load(cls, path: str | os.PathLike, *, limits: Limits | None = None) -> Scenario:
         """Load and validate a scenario folder or ``.xlsx`` workbook.
+
+        Parameters
+        ----------
+        path : str or path
+            The scenario folder or workbook.
+        limits : Limits, optional
+            Largest file and most rows per table (default ``Limits()``: the
+            environment variables ``OPTSUPPLY_MAX_FILE_MB`` and
+            ``OPTSUPPLY_MAX_ROWS`` when set, else 500 MB and 5,000,000 rows).
 
         Raises
         ------
@@ -113,7 +125,7 @@ class Scenario:
             With every problem found (file, row, column, message), if any is an error.
         """
         report = Report()
-        scenario = _load(Path(path), report)
+        scenario = _load(Path(path), report, limits)
         if scenario is None or not report.ok:
             raise ScenarioError(report)
         return scenario
@@ -169,7 +181,10 @@ class Scenario:
         column the value is either one value for every row, or a mapping from
         the row's key (a string for one-column keys, a tuple otherwise) to a
         value. A value may be absolute (``24.0``), relative (``"*0.67"``) or a
-        delta (``"+5"``, ``"-5"``).
+        delta (``"+5"``, ``"-5"``); relative values and deltas apply to numbers
+        only. A value is read as a cell of the table's file would be: ``"true"``
+        or ``"yes"`` for a boolean, ``"12"`` for a number, ``None`` or ``""``
+        for the column's default.
 
         >>> sc.with_changes({"products.price": {"P7": 24.0},
         ...                  "advertising.total_budget": 3e5,
@@ -181,16 +196,31 @@ class Scenario:
             If a change names an unknown table, column, key or setting, or the
             changed scenario does not validate.
         """
+        if not isinstance(changes, Mapping):
+            raise UsageError(f"with_changes takes a mapping of 'TABLE.COLUMN' or 'section.key' to values, "
+                             f"not {type(changes).__name__}")
         report = Report()
         settings = dict(self.settings)
         tables = {n: df.copy(deep=True) for n, df in self._tables.items()}
         label = "changes"
+        for key, value in changes.items():  # settings first: a changed horizon gives blank periods their default
+            if isinstance(key, str) and key in SETTING_BY_KEY:
+                spec = SETTING_BY_KEY[key]
+                settings[key] = _apply(settings.get(key), value, report, label, key, spec.dtype != "str")
+        horizon = settings.get("horizon.periods")  # checked with the other settings below
+        horizon = (int(horizon) if isinstance(horizon, numbers.Real) and not isinstance(horizon, (bool, np.bool_))
+                   and 1 <= horizon <= 2**53 and float(horizon).is_integer() else None)
         for key, value in changes.items():
+            if not isinstance(key, str):
+                report.add(label, None, str(key), "a change is named 'TABLE.COLUMN' or 'section.key' (text), "
+                           f"not {type(key).__name__}")
+                continue
             table_name, _, column = key.partition(".")
             if key in SETTING_BY_KEY:
-                settings[key] = _apply(settings.get(key), value, report, label, key)
-            elif table_name in TABLE_BY_NAME:
-                _change_table(tables, table_name, column, value, report, label, key)
+                continue
+            if table_name in TABLE_BY_NAME:
+                _change_table(tables, table_name, column, value, report, label, key,
+                              self.files.get(table_name, TABLE_BY_NAME[table_name].file), horizon)
             else:
                 options = list(SETTING_BY_KEY) + [f"{t.name}.{c.name}" for t in TABLES for c in t.columns]
                 report.add(label, None, key, "unknown table or setting" + _io.did_you_mean(key, options))
@@ -216,13 +246,17 @@ class Scenario:
             If a name is not a table, or the result does not validate (the
             problems name the table's file and the 1-based spreadsheet row).
         """
+        if not isinstance(tables, Mapping):
+            raise UsageError(f"with_tables takes a mapping of table names to DataFrames, not {type(tables).__name__}")
         report = Report()
         new = {n: df.copy(deep=True) for n, df in self._tables.items()}
         for name, df in tables.items():
-            if name not in TABLE_BY_NAME:
-                report.add("tables", None, name, "unknown table" + _io.did_you_mean(name, list(TABLE_BY_NAME)))
+            if not isinstance(name, str) or name not in TABLE_BY_NAME:
+                report.add("tables", None, str(name), "unknown table" + _io.did_you_mean(str(name), list(TABLE_BY_NAME)))
                 continue
-            new[name] = df.reset_index(drop=True).copy(deep=True)
+            # typed as the reader types a file: a column of text numbers or "true" is read, not cast
+            new[name] = _io.coerce_frame(TABLE_BY_NAME[name], df, self.files.get(name, TABLE_BY_NAME[name].file),
+                                         self.periods, report)
         if not report.ok:
             raise ScenarioError(report)
         present = self.present | {n for n, df in new.items() if not df.empty}
@@ -238,13 +272,13 @@ class Scenario:
 # ---------------------------------------------------------------------- helpers
 
 
-def _load(path: Path, report: Report) -> Scenario | None:
-    raw = _io.read_raw(path, report)
+def _load(path: Path, report: Report, limits: Limits | None = None) -> Scenario | None:
+    raw = _io.read_raw(path, report, limits)
     settings_raw = raw.settings
     settings = check_settings(settings_raw, raw.setting_lines, raw.settings_file, report)
     horizon = settings.get("horizon.periods")
     tables, present = _io.coerce(raw, horizon, report)
-    check_tables(tables, raw.files, present, horizon, report)
+    check_tables(tables, raw.files, present, horizon, report, settings=settings, setting_lines=raw.setting_lines)
     if not report.ok:
         return None
     return Scenario(settings, _io.finalize_dtypes(tables), present=present, files=raw.files,
@@ -256,7 +290,7 @@ def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame], presen
     """Check changed data as if it had been loaded; ``None`` when it has errors."""
     typed = check_settings(settings, {}, "changes", report)
     horizon = typed.get("horizon.periods")
-    check_tables(tables, dict(files), present, horizon, report)
+    check_tables(tables, dict(files), present, horizon, report, settings=typed)
     if not report.ok:
         return None
     try:
@@ -270,27 +304,39 @@ def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame], presen
 _REL = re.compile(r"^\s*([*+-])\s*([0-9.eE+-]+)\s*$")
 
 
-def _apply(old: Any, value: Any, report: Report, label: str, where: str) -> Any:
-    if isinstance(value, str):
-        m = _REL.match(value)
-        if m:
-            op, num = m.group(1), m.group(2)
-            try:
-                x = float(num)
-            except ValueError:
-                report.add(label, None, where, f"'{value}' is not a number, a *factor or a +delta")
-                return old
-            if old is None or (isinstance(old, float) and math.isnan(old)):
-                report.add(label, None, where, f"'{value}' changes a value that is not set")
-                return old
-            if op == "*":
-                return old * x
-            return old + x if op == "+" else old - x
-    return value
+def _relative(value: Any) -> tuple[str, float] | None:
+    """``("*", 0.67)`` for ``"*0.67"``, ``("+", 5.0)`` for ``"+5"``; ``None`` for anything else."""
+    if not isinstance(value, str):
+        return None
+    m = _REL.match(value)
+    if not m:
+        return None
+    try:
+        return m.group(1), float(m.group(2))
+    except ValueError:
+        return m.group(1), math.nan
+
+
+def _apply(old: Any, value: Any, report: Report, label: str, where: str, numeric: bool = True) -> Any:
+    """The new value of one cell or setting; a relative value or delta changes a number (only)."""
+    rel = _relative(value) if numeric else None
+    if rel is None:
+        return value
+    op, x = rel
+    if math.isnan(x):
+        report.add(label, None, where, f"'{value}' is not a number, a *factor or a +delta")
+        return old
+    if old is None or isinstance(old, (bool, np.bool_)) or not isinstance(old, numbers.Real) or math.isnan(old):
+        report.add(label, None, where, f"'{value}' changes a value that is not set")
+        return old
+    if op == "*":
+        return old * x
+    return old + x if op == "+" else old - x
 
 
 def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str, value: Any, report: Report,
-                  label: str, key: str) -> None:
+                  label: str, key: str, file: str, horizon: int | None) -> None:
+    """Apply one ``TABLE.COLUMN`` change; the changed cells are read as the reader reads a cell of ``file``."""
     spec = TABLE_BY_NAME[table_name]
     if column not in spec.column_names:
         report.add(label, None, key, f"table {table_name} has no column '{column}'" + _io.did_you_mean(column, spec.column_names))
@@ -300,36 +346,58 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
         return
     df = tables[table_name]
     col = spec.column(column)
-    if col.dtype in ("int", "float"):
-        df[column] = df[column].astype("float64")
-    elif col.dtype == "str":
-        df[column] = df[column].astype(object)
+    numeric = col.dtype in ("int", "float")
+    n = len(df)
     if not isinstance(value, Mapping):
-        df[column] = [_apply(v, value, report, label, key) for v in df[column]]
+        rel = _relative(value) if numeric else None
+        if rel is not None and not math.isnan(rel[1]):  # one factor or delta for every row, at numpy speed
+            old = df[column].to_numpy(dtype=np.float64)
+            df[column] = old * rel[1] if rel[0] == "*" else old + rel[1] if rel[0] == "+" else old - rel[1]
+            return
+        positions = list(range(n))
+        current = df[column].tolist()
+        new_values = [_apply(current[i], value, report, label, key, numeric) for i in positions]
+    else:
+        index: dict[Any, int] = {}  # keys as text, also for integer key columns such as period or age
+        for i, k in enumerate(df[list(spec.key)].itertuples(index=False, name=None)):
+            k = tuple(_key_text(x) for x in k)
+            index[k if len(k) > 1 else k[0]] = i
+        positions, new_values = [], []
+        for k, v in value.items():
+            k = tuple(_key_text(x) for x in k) if isinstance(k, tuple) else _key_text(k)
+            if k not in index:
+                report.add(label, None, key, f"{table_name} has no row with {'/'.join(spec.key)} = {k}"
+                           + _io.did_you_mean(str(k), [str(x) for x in index]))
+                continue
+            i = index[k]
+            positions.append(i)
+            new_values.append(_apply(df[column].iat[i], v, report, label, key, numeric))
+    if not positions:
         return
-    index = {}  # keys as text, also for integer key columns such as period or age
-    for i, k in enumerate(df[list(spec.key)].itertuples(index=False, name=None)):
-        k = tuple(_key_text(x) for x in k)
-        index[k if len(k) > 1 else k[0]] = i
-    for k, v in value.items():
-        k = tuple(_key_text(x) for x in k) if isinstance(k, tuple) else _key_text(k)
-        if k not in index:
-            report.add(label, None, key, f"{table_name} has no row with {'/'.join(spec.key)} = {k}"
-                       + _io.did_you_mean(str(k), [str(x) for x in index]))
-            continue
-        i = index[k]
-        df.iat[i, df.columns.get_loc(column)] = _apply(df.iat[i, df.columns.get_loc(column)], v, report, label, key)
+    where = np.asarray(positions, dtype=np.int64)
+    typed = _io.coerce_values(col, new_values, where + FIRST_DATA_ROW, file, horizon, report)
+    if numeric:
+        values = df[column].to_numpy(dtype=np.float64, copy=True)
+    elif col.dtype == "bool":
+        values = df[column].to_numpy(dtype=bool, copy=True)
+    else:
+        values = df[column].to_numpy(dtype=object, copy=True)
+    values[where] = typed
+    df[column] = values
 
 
 def _key_text(x: Any) -> str:
     """A key value as text: ``3``, ``3.0`` and ``"3"`` are the same period."""
-    if isinstance(x, float) and x.is_integer():
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return str(int(x))
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
         return str(int(x))
     return str(x).strip()
 
 
-def validate(path: str | os.PathLike) -> Report:
-    """Every problem in a scenario folder or workbook, errors and warnings, in one pass."""
+def validate(path: str | os.PathLike, *, limits: Limits | None = None) -> Report:
+    """Every problem in a scenario folder or workbook, errors and warnings, in one pass (``limits`` as for
+    :meth:`Scenario.load`)."""
     report = Report()
-    _load(Path(path), report)
+    _load(Path(path), report, limits)
     return report

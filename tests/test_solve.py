@@ -71,9 +71,15 @@ def test_cli_solve_writes_plan_and_exits_0(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_cli_solve_infeasible_exits_1_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n[launch]\nmax_per_period = 0\n", BASE)
+    # N1 must launch, so category C launches and needs N1 and N2, both only in period 0: one launch per period.
+    # (max_per_period = 0 with a must-launch product is caught by validation already: exit 2, see test_infeasible.)
+    tables = dict(BASE, products=BASE["products"].replace(",0,2,true", ",0,0,true") + "N2,C,B,10,4,new,0,0,false\n",
+                  launch_curve=BASE["launch_curve"] + "N2,R1,0,5\n", supply=BASE["supply"] + "N2,W1\n",
+                  categories="category,min_products\nC,2\n")
+    sc = _write(tmp_path / "sc", "[horizon]\nperiods = 3\n[launch]\nmax_per_period = 1\n", tables)
     assert main(["solve", str(sc), "--out", str(tmp_path / "plan"), "-q"]) == 1
-    assert "no plan" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no plan" in err and "categories.csv, row 2 (C), column min_products" in err
     assert not (tmp_path / "plan").exists()
 
 

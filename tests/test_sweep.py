@@ -434,10 +434,12 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 
 def test_cli_sweep_prints_table_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     f = tmp_path / "s.csv"
-    f.write_text("name,products.must_launch[P2],launch.max_per_period,products.price[P2]\n"
-                 "stuck,true,0,\n"
-                 "dear,,,*1.2\n"
-                 "neg,,,-30\n", encoding="utf-8")
+    # stuck: P2 must launch, so category C2 (min_products 2) needs P2 and P3, both only in period 1, at one launch
+    # per period: only a solve finds that (a must_launch the launch cap forbids outright is invalid, see test_infeasible)
+    f.write_text("name,products.must_launch[P2],products.launch_latest[P2],products.launch_latest[P3],products.price[P2]\n"
+                 "stuck,true,1,1,\n"
+                 "dear,,,,*1.2\n"
+                 "neg,,,,-30\n", encoding="utf-8")
     code = whatif(str(TINY), "--sweep", str(f), "--out", str(tmp_path / "o"), "--gap", "0", "-q")
     text = capsys.readouterr().out
     assert code == 0
@@ -450,7 +452,8 @@ def test_cli_sweep_prints_table_and_exit_codes(tmp_path: Path, capsys: pytest.Ca
     table = pd.read_csv(tmp_path / "o" / "results.csv")
     assert list(table["status"]) == ["infeasible", "optimal", "invalid"]
     # nothing planned → 1; every variant invalid → 2
-    f.write_text("name,products.must_launch[P2],launch.max_per_period\nstuck,true,0\n", encoding="utf-8")
+    f.write_text("name,products.must_launch[P2],products.launch_latest[P2],products.launch_latest[P3]\nstuck,true,1,1\n",
+                 encoding="utf-8")
     assert whatif(str(TINY), "--sweep", str(f), "--out", str(tmp_path / "o2"), "-q") == 1
     f.write_text("name,products.price[P2]\nneg,-30\nneg2,-40\n", encoding="utf-8")
     assert whatif(str(TINY), "--sweep", str(f), "--out", str(tmp_path / "o3"), "-q") == 2
