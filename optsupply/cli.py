@@ -77,12 +77,21 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     plan = solve(scenario, method=args.method, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads,
                  seed=args.seed, log=None if args.quiet else sys.stderr)
     k = plan.kpis
-    if k["status"] not in ("optimal", "time_limit") or k.get("profit") is None:
-        print(f"no plan: the solver reported '{k['status']}' ({k.get('message', '')})", file=sys.stderr)
+    # "interrupted": Ctrl-C stopped HiGHS; its incumbent is a plan like a time-limited one (exit 0)
+    if k["status"] not in ("optimal", "time_limit", "interrupted") or k.get("profit") is None:
+        causes = k.get("causes") or []
+        if causes:  # an infeasible scenario: the conflicting inputs, one per line (optsupply.explain)
+            print("no plan: the scenario has no feasible plan; the conflicting inputs:", file=sys.stderr)
+            for c in causes:
+                print(f"  {c['text'] if isinstance(c, dict) else c}", file=sys.stderr)
+            for c in k.get("involved") or []:
+                print(f"  also involved: {c['text'] if isinstance(c, dict) else c}", file=sys.stderr)
+        else:
+            print(f"no plan: the solver reported '{k['status']}' ({k.get('message', '')})", file=sys.stderr)
         return EXIT_NO_PLAN
     plan.save(out, overwrite=True)
-    gap = k.get("mip_gap")
-    print(f"{k['status']}: profit {k['profit']:,.2f}, best bound {k['best_bound']:,.2f}"
+    gap, bound = k.get("mip_gap"), k.get("best_bound")
+    print(f"{k['status']}: profit {k['profit']:,.2f}{'' if bound is None else f', best bound {bound:,.2f}'}"
           f"{'' if gap is None else f', gap {gap:.4%}'}; {k['launched']} launches, fill rate {k['fill_rate']:.1%}; "
           f"plan written to {out}")
     return EXIT_OK
@@ -117,16 +126,45 @@ def _isna(value: object) -> bool:
 
 
 def _check_out(out: Path, scenario: Path, force: bool) -> None:
-    """Refuse output folders that would overwrite inputs or someone else's files."""
+    """Refuse output folders that would overwrite inputs or someone else's files.
+
+    Always refused (``--force`` or not): the scenario folder itself, a folder
+    inside it, the scenario workbook, a folder that contains the scenario, and
+    the current folder or one that contains it (the plan replaces ``--out``
+    as a whole). Refused without ``--force``: an existing file, and an existing
+    non-empty folder that is not a plan folder (:func:`_is_plan_folder`); an
+    old plan folder is replaced.
+    """
     src = scenario.resolve()
-    src_dir = src if src.is_dir() else src.parent
     target = out.resolve()
-    if target == src_dir or src_dir in target.parents:
+    if src.is_dir() and (target == src or src in target.parents):
         raise UsageError(f"--out {out} is inside the scenario folder {scenario}; write the plan somewhere else")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        is_plan = (target / "kpis.json").is_file()
-        if not (force or is_plan):
-            raise UsageError(f"--out {out} exists and is not a plan folder (use --force to replace it)")
+    if target == src:
+        raise UsageError(f"--out {out} is the scenario {scenario} itself; write the plan somewhere else")
+    if target in src.parents:
+        raise UsageError(f"--out {out} contains the scenario {scenario} and would be replaced by the plan; "
+                         "give the plan a folder of its own")
+    cwd = Path.cwd().resolve()
+    if target == cwd or target in cwd.parents:
+        raise UsageError(f"--out {out} is the current folder (or contains it) and would be replaced by the plan; "
+                         "give the plan a folder of its own")
+    if not target.exists() or force:
+        return
+    if not target.is_dir():
+        raise UsageError(f"--out {out} is an existing file, not a plan folder (use --force to replace it)")
+    if any(target.iterdir()) and not _is_plan_folder(target):
+        raise UsageError(f"--out {out} exists and is not a plan folder (use --force to replace it)")
+
+
+def _is_plan_folder(folder: Path) -> bool:
+    """A folder written by ``optsupply solve``: a kpis.json object with a status, and no subfolders."""
+    import json
+
+    try:
+        kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
+        return isinstance(kpis, dict) and "status" in kpis and not any(p.is_dir() for p in folder.iterdir())
+    except (OSError, ValueError):
+        return False
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -280,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="plan launches, stock, ads and routes for a scenario",
                        description="Build and solve the joint plan with HiGHS and write the plan folder "
                                    "(kpis.json and one CSV per table). Progress (incumbent and bound) is "
-                                   "shown as HiGHS reports it. Exit 0 with a plan (optimal or time-limited), "
-                                   "1 when no plan exists, 2 for bad input.")
+                                   "shown as HiGHS reports it. Ctrl-C stops the solver and writes the best plan "
+                                   "found so far (status interrupted). Exit 0 with a plan (optimal, time-limited "
+                                   "or interrupted), 1 when no plan exists, 2 for bad input.")
     p.add_argument("scenario", help="scenario folder or .xlsx workbook")
     p.add_argument("--out", metavar="DIR", help="plan folder to write (default: SCENARIO-plan next to the current folder)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds (default: scenario's [solver] time_limit, else 300)")

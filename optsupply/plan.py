@@ -3,17 +3,24 @@
 A plan is extracted from the solved model, then cleaned so that its tables
 add up exactly with the scenario's costs:
 
-* binaries are rounded and values below ``ZERO`` are set to 0;
+* binaries are rounded and values below ``ZERO`` are set to 0; quantities and
+  money are rounded to ``DECIMALS`` decimals, or to ``DIGITS`` significant
+  digits where that is finer (so that plans in any unit -- demands of 1e-2 or
+  prices of 1e6 -- keep their relative precision);
 * a set-up that pays for nothing is switched off (an order of 0 units, a lane
   used with no volume, an activation without orders);
 * stock is recomputed from the cleaned orders and shipments (the balance holds
-  exactly);
+  exactly); where the solver's feasibility tolerance let shipments exceed the
+  stock on hand by a hair, the shipments are cut so that stock never goes
+  below 0; the stock table is never rounded on its own (holding cost and
+  salvage are what the flows add up to);
 * ad and featured uplift count only as far as sales rely on them (the plan may
-  never count on more than the true response curve);
+  never count on more than the true response curve; sales that relied on more,
+  within the solver's tolerance, are cut to the potential demand);
 * the profit and its parts are recomputed from the tables, and ``objective`` is
-  that profit. For a time-limited incumbent the cleaned profit can only be
-  higher than the solver's incumbent value; ``best_bound`` is the solver's and
-  ``mip_gap`` is computed from both.
+  that profit. For a time-limited incumbent the cleaned profit is higher than
+  the solver's incumbent value (but for the tolerance-sized cuts above);
+  ``best_bound`` is the solver's and ``mip_gap`` is computed from both.
 """
 
 from __future__ import annotations
@@ -36,7 +43,16 @@ from optsupply.model.pwl import hill
 from optsupply.scenario import Scenario
 
 ZERO = 1e-7  # values below this (in units or money) are zero in a plan
-DECIMALS = 9  # quantities and money in plan tables are rounded to this many decimals
+DECIMALS = 9  # quantities and money in plan tables are rounded to this many decimals ...
+DIGITS = 12  # ... or kept to this many significant digits where that is finer (small values)
+NOISE = 1e-15  # a stock level within NOISE x (the flows through it) of 0 is floating-point noise, shown as 0
+
+
+def _tidy(value: float) -> float:
+    """``value`` without the solver's floating-point noise (10.000000000000002 -> 10.0)."""
+    if value == 0.0 or not math.isfinite(value):
+        return value
+    return round(value, max(DECIMALS, DIGITS - 1 - math.floor(math.log10(abs(value)))))
 
 TABLE_COLUMNS: dict[str, list[str]] = {
     "launches": ["product", "period"],
@@ -80,9 +96,16 @@ class Plan:
         return {name: getattr(self, name) for name in TABLE_COLUMNS}
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write kpis.json and one CSV per table; completely or not at all."""
+        """Write kpis.json and one CSV per table; completely or not at all.
+
+        The folder is written next to ``path`` and renamed into place
+        (:func:`optsupply.files.write_folder`): a failed or interrupted save
+        leaves the old folder as it was. An existing file or non-empty folder
+        is replaced only with ``overwrite=True``. The same plan always gives
+        the same bytes.
+        """
         target = Path(path)
-        if target.exists() and any(target.iterdir()) and not overwrite:
+        if not overwrite and target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise UsageError(f"{target} already exists and is not empty (use --force / overwrite=True to replace it)")
 
         def write(folder: Path) -> None:
@@ -134,25 +157,10 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
     y = _values(m.launch.y)
     launch_at = {p: tau for (p, tau), v in y.items() if v > 0.5}
 
-    ship = {k: round(v, DECIMALS) for k, v in _values(m.transport.ship).items() if v > ZERO}
-    order = {k: round(v, DECIMALS) for k, v in _values(m.inventory.order).items() if v > ZERO}
+    ship = {k: _tidy(v) for k, v in _values(m.transport.ship).items() if v > ZERO}
+    order = {k: _tidy(v) for k, v in _values(m.inventory.order).items() if v > ZERO}
 
-    # stock recomputed from the cleaned flows
-    out_pwt: dict[tuple, float] = defaultdict(float)
-    for (p, w, r, t), v in ship.items():
-        out_pwt[p, w, t] += v
-    arrivals: dict[tuple, float] = defaultdict(float)
-    for (p, w, t), v in order.items():
-        arrivals[p, w, t + d.lead[p, w]] += v
-    stock: dict[tuple, float] = {}
-    for p, w in d.supply:
-        level = d.initial.get((p, w), 0.0)
-        for t in d.periods:
-            level += arrivals.get((p, w, t), 0.0) + d.pipeline.get((p, w, t), 0.0) - out_pwt.get((p, w, t), 0.0)
-            level = round(level, DECIMALS)
-            if abs(level) < 1e-6:
-                level = 0.0
-            stock[p, w, t] = level
+    stock = _stock_levels(ship, order, d)  # cuts shipments the stock cannot cover
 
     def base(p: str, r: str, t: int) -> float:
         if p not in d.window:
@@ -163,7 +171,18 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
     feat = {k for k, v in _values(m.demand.feat).items() if v > 0.5}
     fup_raw = _values(m.demand.fup)
     uplift = _values(m.advertising.uplift)
-    spend = {k: round(v, DECIMALS) for k, v in _values(m.advertising.spend).items() if v > ZERO}
+    spend = {k: _tidy(v) for k, v in _values(m.advertising.spend).items() if v > ZERO}
+    # effective spend from the cleaned spend; uplift never above the true curve there (the PWL is below
+    # it; this guards the solver's tolerances) -- and the sales table counts the same, clipped, uplift
+    effective: dict[tuple, float] = {}
+    for (p, c), pars in sorted(d.response.items()):
+        eff = 0.0
+        for t in d.periods:
+            eff = spend.get((p, c, t), 0.0) + pars["carryover"] * eff
+            effective[p, c, t] = eff
+            v = uplift.get((p, c, t), 0.0)
+            if v > 0:
+                uplift[p, c, t] = min(v, float(hill(eff, pars["max_uplift"], pars["half_saturation"], pars["shape"])))
     sold: dict[tuple, float] = defaultdict(float)
     for (p, w, r, t), v in ship.items():
         sold[p, r, t] += v
@@ -193,7 +212,12 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         rest = sold.get(key, 0.0) - base(p, r, t) - d.share[p, r] * U.get((p, t), 0.0) * scale.get((p, t), 0.0)
         fup[key] = max(0.0, min(fup[key], rest))
 
+    ships_prt: dict[tuple, list[tuple]] = defaultdict(list)
+    for key in ship:
+        p, w, r, t = key
+        ships_prt[p, r, t].append(key)
     sales_rows = []
+    cut_any = False
     for p, r, t in d.sell:
         b = base(p, r, t)
         ad = d.share[p, r] * U.get((p, t), 0.0) * scale.get((p, t), 0.0)
@@ -202,17 +226,20 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         pot = b + ad + f
         if pot <= ZERO and s <= ZERO:
             continue
+        if s - pot > NOISE * max(1.0, s):  # sales relied on uplift above the true curve (solver tolerance)
+            _cut(ship, ships_prt[p, r, t], s - pot)
+            s = pot
+            cut_any = True
         sales_rows.append((p, r, t, b, ad, f, pot, s, max(0.0, pot - s)))
+    if cut_any:  # less shipped: more stock (never less than 0)
+        stock = _stock_levels(ship, order, d)
 
     adv_rows = []
-    for (p, c), pars in sorted(d.response.items()):
-        eff = 0.0
+    for p, c in sorted(d.response):
         for t in d.periods:
             x = spend.get((p, c, t), 0.0)
-            eff = x + pars["carryover"] * eff
+            eff = effective[p, c, t]
             u = uplift.get((p, c, t), 0.0) * scale.get((p, t), 0.0)
-            if u > 0:  # never above the true curve (the PWL is below it; guard rounding)
-                u = min(u, float(hill(eff, pars["max_uplift"], pars["half_saturation"], pars["shape"])))
             if x > ZERO or u > ZERO or eff > ZERO:
                 adv_rows.append((p, c, t, x, eff, u))
 
@@ -234,6 +261,50 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         dates=_dates(sc),
     )
     return plan, evaluate(plan, d, sc)
+
+
+def _stock_levels(ship: dict[tuple, float], order: dict[tuple, float], d: ModelData) -> dict[tuple, float]:
+    """End-of-period stock from the cleaned orders and shipments (``ship`` is cut where stock would go below 0).
+
+    Where the solver's feasibility tolerance let shipments exceed the stock on
+    hand, the period's largest shipments are cut by the deficit. Levels are
+    never rounded, and zeroed only within floating-point noise, so that
+    holding cost and salvage are exactly what the flows add up to.
+    """
+    ships_pwt: dict[tuple, list[tuple]] = defaultdict(list)
+    for key in ship:
+        p, w, r, t = key
+        ships_pwt[p, w, t].append(key)
+    arrivals: dict[tuple, float] = defaultdict(float)
+    for (p, w, t), v in order.items():
+        arrivals[p, w, t + d.lead[p, w]] += v
+    stock: dict[tuple, float] = {}
+    for p, w in d.supply:
+        level = d.initial.get((p, w), 0.0)
+        through = abs(level)  # the flows through this stock so far: the scale of its rounding noise
+        for t in d.periods:
+            keys = ships_pwt.get((p, w, t), [])
+            inflow = arrivals.get((p, w, t), 0.0) + d.pipeline.get((p, w, t), 0.0)
+            out = sum(ship[k] for k in keys)
+            level = level + inflow - out
+            through += inflow + out
+            if level < -NOISE * through:  # ship only what is on hand
+                _cut(ship, keys, -level)
+                level = 0.0
+            stock[p, w, t] = 0.0 if abs(level) <= NOISE * through else level
+    return stock
+
+
+def _cut(ship: dict[tuple, float], keys: list[tuple], amount: float) -> None:
+    """Reduce the shipments ``keys`` by ``amount`` in all, the largest first (deterministic)."""
+    for k in sorted((k for k in keys if k in ship), key=lambda k: (-ship[k], k)):
+        cut = min(amount, ship[k])
+        ship[k] -= cut
+        amount -= cut
+        if ship[k] <= 0.0:
+            del ship[k]
+        if amount <= 0.0:
+            break
 
 
 def _dates(sc: Scenario) -> list[str] | None:
@@ -267,9 +338,8 @@ def evaluate(plan: Plan, d: ModelData, sc: Scenario) -> dict[str, Any]:
         "ordering": float(sum(d.order_cost[k] for k in pw)),
         "activation": float(sum(d.activation_cost[k] for k in set(pw))),
         "holding": by_product(s, d.holding),
-        "transport": float(sum(d.lane_cost[w, r] * d.volume[p] * u for p, w, r, u in
-                               zip(sh["product"], sh["warehouse"], sh["region"], sh["units"], strict=True))),
-        "lane_fixed": float(sum(d.lane_fixed[w, r] for w, r in zip(ln["warehouse"], ln["region"], strict=True))),
+        "transport": _by_pair(sh, d.lane_cost, "warehouse", "region", sh["product"].map(d.volume) * sh["units"]),
+        "lane_fixed": _by_pair(ln, d.lane_fixed, "warehouse", "region"),
         "advertising": float(adv["spend"].sum()) if not adv.empty else 0.0,
         "launch": float(sum(d.launch_cost[p] for p in launched)),
         "onboarding": float(sum(onboarding.get(g, 0.0) for g in groups)),
@@ -289,6 +359,17 @@ def evaluate(plan: Plan, d: ModelData, sc: Scenario) -> dict[str, Any]:
         "fill_rate": units_sold / potential if potential > 0 else 1.0,
         "launched": len(launched),
     }
+
+
+def _by_pair(df: pd.DataFrame, values: dict[tuple[str, str], float], a: str, b: str,
+             weight: pd.Series | None = None) -> float:
+    """Σ values[row's (a, b)] · weight over the rows of df (vectorised; weight 1 when None)."""
+    if df.empty:
+        return 0.0
+    lookup = pd.Series(values, dtype=float)
+    keyed = lookup.reindex(pd.MultiIndex.from_arrays([df[a], df[b]])).to_numpy()
+    w = 1.0 if weight is None else weight.to_numpy(dtype=float)
+    return float((keyed * w).sum())
 
 
 def mip_gap(objective: float | None, bound: float | None) -> float | None:

@@ -7,16 +7,34 @@ to optsupply's status, and loads values only when an incumbent exists.
 
 Statuses (SPEC §4): ``optimal``, ``time_limit`` (a limit stopped the search;
 a plan is returned if an incumbent exists), ``infeasible``, ``unbounded``,
-``error``.
+``error``; and ``interrupted``: Ctrl-C (SIGINT) during the solve stopped HiGHS
+and its incumbent, if it had one, is the plan (like a time limit the planner
+set by hand).
+
+Ctrl-C: while :func:`solve_model` runs in the main thread (and SIGINT has
+Python's default handler), a Ctrl-C does not raise ``KeyboardInterrupt`` but
+asks HiGHS to stop (highspy's ``cancelSolve``, polled by its simplex, IPM and
+MIP interrupt callbacks); the solve then returns what HiGHS has. Further
+Ctrl-Cs during the same solve change nothing; outside the solve, Ctrl-C
+raises ``KeyboardInterrupt`` as usual.
+
+Determinism: the same model, options, ``seed`` and ``threads`` give the same
+run (and the same plan) -- unless a wall-clock ``time_limit`` stops the
+search, which depends on the machine's speed. For reproducible stops use
+node or solution limits (``highs_options={"mip_max_nodes": N}``,
+``mip_max_leaves``, ``mip_max_improving_sols``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
@@ -25,6 +43,9 @@ from pyomo.contrib.solver.solvers.highs import Highs
 logger = logging.getLogger(__name__)
 
 OPTIMAL, TIME_LIMIT, INFEASIBLE, UNBOUNDED, ERROR = "optimal", "time_limit", "infeasible", "unbounded", "error"
+INTERRUPTED = "interrupted"
+#: statuses whose run may carry a plan (an incumbent)
+PLAN_STATUSES = (OPTIMAL, TIME_LIMIT, INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -107,39 +128,121 @@ def _reset_scheduler_if_threads_change(threads: int | None) -> None:
     _last_threads[:] = [threads]
 
 
+class _StoppableHighs(Highs):
+    """Pyomo's contrib HiGHS interface that can be asked to stop (keeping the incumbent).
+
+    Pyomo's ``_solve`` sets highspy's ``HandleKeyboardInterrupt``, which
+    subscribes interrupt callbacks that stop HiGHS once ``cancelSolve()`` was
+    called -- but Pyomo calls the blocking ``run()``, so nothing calls
+    ``cancelSolve``; :meth:`request_stop` does (also before ``run()`` starts).
+    """
+
+    stop_requested: bool = False
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+        model = getattr(self, "_solver_model", None)
+        if model is not None:
+            model.cancelSolve()
+
+    def _solve(self):  # noqa: ANN202 - Pyomo's Results
+        if self.stop_requested and self._solver_model is not None:
+            self._solver_model.cancelSolve()  # asked before the transfer ended: stop at once
+        return super()._solve()
+
+    def was_interrupted(self) -> bool:
+        model = getattr(self, "_solver_model", None)
+        if model is None:
+            return self.stop_requested
+        try:
+            import highspy
+
+            return model.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+        except Exception:  # pragma: no cover - older highspy
+            return self.stop_requested
+
+
+class _HideInterruptWarning(logging.Filter):
+    """Pyomo logs HiGHS's ``kInterrupt`` as an "unhandled status"; we map it ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "kInterrupt" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
+    """While the block runs, Ctrl-C (SIGINT) asks ``solver`` to stop instead of raising KeyboardInterrupt.
+
+    Only in the main thread and only when SIGINT has Python's default handler
+    (a handler someone else installed is left alone).
+    """
+    pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+    hide = _HideInterruptWarning()
+    pyomo_log.addFilter(hide)
+    installed, previous = False, None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                def on_sigint(signum: int, frame: Any) -> None:
+                    solver.request_stop()
+
+                previous = signal.signal(signal.SIGINT, on_sigint)
+                installed = True
+        except ValueError:  # pragma: no cover - not the main interpreter
+            installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, previous)
+        pyomo_log.removeFilter(hide)
+
+
 def solve_model(m: pyo.ConcreteModel, opts: SolveOptions) -> SolveResult:
-    """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one)."""
+    """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one).
+
+    Ctrl-C during the solve stops HiGHS; the result then has status
+    ``interrupted`` and carries the incumbent if HiGHS had one.
+    """
     _reset_scheduler_if_threads_change(opts.threads or None)
-    solver = Highs()
+    solver = _StoppableHighs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
     version = ".".join(str(x) for x in solver.version())
     tee = [opts.log] if opts.log is not None else []
     start = time.perf_counter()
-    results = solver.solve(
-        m,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-        time_limit=opts.time_limit,
-        rel_gap=opts.mip_gap,
-        threads=opts.threads if opts.threads else None,
-        solver_options=highs_options(opts),
-        tee=tee,
-    )
+    with _ctrl_c_stops(solver):
+        results = solver.solve(
+            m,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=opts.time_limit,
+            rel_gap=opts.mip_gap,
+            threads=opts.threads if opts.threads else None,
+            solver_options=highs_options(opts),
+            tee=tee,
+        )
+    interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
-    if term == TerminationCondition.infeasibleOrUnbounded:
+    if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:
         term = _disambiguate(m, opts)
     seconds = time.perf_counter() - start
     has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    status = _status(term, has_solution)
-    if has_solution and status in (OPTIMAL, TIME_LIMIT):
+    status = INTERRUPTED if interrupted else _status(term, has_solution)
+    message = ""
+    if interrupted:
+        message = ("interrupted (Ctrl-C); the plan is HiGHS's best so far" if has_solution
+                   else "interrupted (Ctrl-C) before HiGHS found a plan")
+        logger.info("%s", message)
+    has_plan = has_solution and status in PLAN_STATUSES
+    if has_plan:
         results.solution_loader.load_vars()
     bound = results.objective_bound
     if bound is not None and not math.isfinite(bound):
         bound = None
     nodes = getattr(results.extra_info, "mip_node_count", None)
-    return SolveResult(status, has_solution and status in (OPTIMAL, TIME_LIMIT), results.incumbent_objective, bound,
-                       seconds, str(term.name), version, nodes)
+    return SolveResult(status, has_plan, results.incumbent_objective, bound, seconds,
+                       "interrupted" if interrupted else str(term.name), version, nodes, message)
 
 
 def _status(term: TerminationCondition, has_solution: bool) -> str:

@@ -50,16 +50,18 @@ Choices made where the specification leaves room
   forecast base demand + the uplifts counted on in the sales table.
 * **fill_rate** = units_sold / potential_demand, and 1 when potential demand
   is 0.
-* **mip_gap** is checked only for status ``optimal`` or ``time_limit`` when
+* **mip_gap** is checked only for status ``optimal``, ``time_limit`` or
+  ``interrupted`` when
   ``mip_gap``, ``objective`` and ``best_bound`` are all finite numbers. It may
   be given with either sign and relative to ``|objective|`` or to
   ``|best_bound|`` (HiGHS divides by the incumbent); a bound below the
   objective of this maximisation is reported too.
-* **Status.** A plan whose status is not ``optimal``, ``time_limit`` or
-  ``baseline`` is reported: such a run has no plan to act on. ``baseline``
-  (an extension of SPEC §4's list) marks a plan made by rules without a
-  solver, such as :func:`optsupply.baseline.siloed_plan`; it has no bound, so
-  its gap is not checked.
+* **Status.** A plan whose status is not ``optimal``, ``time_limit``,
+  ``interrupted`` or ``baseline`` is reported: such a run has no plan to act
+  on. ``interrupted`` (an extension of SPEC §4's list) marks the incumbent of
+  a solve stopped by Ctrl-C. ``baseline`` (an extension too) marks a plan made
+  by rules without a solver, such as :func:`optsupply.baseline.siloed_plan`;
+  it has no bound, so its gap is not checked.
 """
 
 from __future__ import annotations
@@ -106,9 +108,9 @@ _SCENARIO_TABLES = ("products", "categories", "brands", "demand", "launch_curve"
 _ID_COLUMNS = ("product", "warehouse", "region", "channel")
 _PERIOD_COLUMNS = ("period", "arrival")
 _BOOL_COLUMNS = ("used",)
-_GOOD_STATUS = ("optimal", "time_limit", "baseline")
-_SOLVER_STATUS = ("optimal", "time_limit")
-_ALL_STATUS = ("optimal", "time_limit", "baseline", "infeasible", "unbounded", "error")
+_GOOD_STATUS = ("optimal", "time_limit", "interrupted", "baseline")
+_SOLVER_STATUS = ("optimal", "time_limit", "interrupted")  # "interrupted": Ctrl-C stopped HiGHS, incumbent kept
+_ALL_STATUS = ("optimal", "time_limit", "interrupted", "baseline", "infeasible", "unbounded", "error")
 _TRUE = {"true", "1", "yes", "1.0"}
 _FALSE = {"false", "0", "no", "0.0", ""}
 
