@@ -35,14 +35,19 @@ The group's new plan replaces its rows when the whole plan's profit
 (recomputed from the tables, :func:`optsupply.plan.evaluate`) improves.
 Sweeps repeat while they improve and time remains.
 
-**Bound.** Dropping every coupling row and every shared fixed cost (lane
-fixed costs and onboarding, split equally over the groups that can incur
-them; minimum assortments spanning groups) relaxes the joint model
-into independent product-group problems; the sum of their MIP dual bounds is
-therefore a valid upper bound on the joint optimum, and the plan's gap is
-reported against it. It is weaker than the monolithic LP bound where shared
-capacities bind (the price of a bound that scales); ``best_bound`` and
-``mip_gap`` in the plan say exactly what was proven.
+**Bound.** Lagrangian: every coupling row is priced instead of enforced,
+each group's problem is relaxed (integrality dropped; a shared fixed cost — a
+lane's fixed cost, a category's or brand's onboarding — split equally over the
+groups that can incur it; minimum assortments spanning groups dropped), and
+
+    L(λ) = Σ_g max_x (profit_g(x) − λ·use_g(x)) + λ·capacity,   λ ≥ 0
+
+is an upper bound on the joint optimum for every λ. A scaled subgradient
+method (Polyak steps towards the plan's profit) lowers it; at the best λ each
+group's term is tightened by its MIP dual bound (HiGHS's cuts). The bound gets
+the last quarter of the time limit; if building every group's relaxation does
+not fit into it (``instances/large``: about 7 s per group on a 2-core machine),
+the plan has no ``best_bound`` and ``mip_gap`` is None rather than a guess.
 
 >>> import optsupply as ops
 >>> plan = ops.solve("instances/large", method="decompose", time_limit=600)
@@ -64,18 +69,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.common.tee import capture_output
+from pyomo.core.base.objective import ObjectiveSense
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.plan import TABLE_COLUMNS, Plan, empty_plan, evaluate, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solver import OPTIMAL, TIME_LIMIT, SolveOptions, highs_options
+from optsupply.solver import INTERRUPTED, OPTIMAL, TIME_LIMIT, SolveOptions, highs_options
 
 logger = logging.getLogger(__name__)
 
-GROUP_SIZE = 4  # products per sub-MIP (a few thousand columns each on the shipped large instance)
+GROUP_SIZE = 2  # products per sub-MIP (about 2-6 thousand columns each on the shipped medium and large)
 SUB_TIME_LIMIT = 20.0  # seconds per group MIP (the sweep's share of the time limit when smaller)
 BOUND_SHARE = 0.25  # share of the time limit for the bound
 TOL = 1e-9
@@ -295,32 +302,77 @@ class _Run:
     seconds: float
 
 
-def _solve(m: pyo.ConcreteModel, opts: SolveOptions, time_limit: float, start: dict[int, float] | None = None) -> _Run:
-    opt = Highs()
-    au = opt.config.auto_updates
-    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
-        setattr(au, name, False)
-    t0 = time.perf_counter()
-    opt.set_instance(m)
-    if start:
-        vmap = opt._pyomo_var_to_solver_var_map
-        cols = [(vmap[i], v) for i, v in start.items() if i in vmap]
-        if cols:
-            idx = np.array([c for c, _ in cols], dtype=np.int32)
-            opt._solver_model.setSolution(len(idx), idx, np.array([v for _, v in cols], dtype=float))
-    res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                    time_limit=max(0.5, time_limit), rel_gap=opts.mip_gap,
-                    threads=opts.threads if opts.threads else None, solver_options=highs_options(opts))
-    ok = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    status = OPTIMAL if res.termination_condition == TerminationCondition.convergenceCriteriaSatisfied else TIME_LIMIT
-    if ok:
-        res.solution_loader.load_vars()
-    bound = res.objective_bound
-    if bound is not None and not math.isfinite(bound):
-        bound = None
-    return _Run(ok, status, res.incumbent_objective, bound, time.perf_counter() - t0)
+def _new_highs() -> highspy.Highs:
+    """A highspy instance without its banner on stdout (HiGHS prints it when the instance is created)."""
+    with capture_output(capture_fd=True):
+        return highspy.Highs()
+
+
+class _Compiled:
+    """A Pyomo model passed to highspy as arrays (Pyomo's standard-form compiler, then ``passModel``).
+
+    Several times faster than the persistent interface's row-by-row transfer (``../shared`` facts:
+    3–6x), which dominates the time of the many small group models. The objective is maximised;
+    ``col`` maps ``id(var)`` to its column; fixed variables are constants, not columns.
+    """
+
+    def __init__(self, m: pyo.ConcreteModel, opts: SolveOptions):
+        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=ObjectiveSense.maximize)
+        self.columns = repn.columns
+        self.eliminated = repn.eliminated_vars
+        n, A = len(repn.columns), sp.csc_array(repn.A)
+        rows = len(repn.rows)
+        mult = np.fromiter((r[1] for r in repn.rows), dtype=np.int8, count=rows)
+        rhs = np.asarray(repn.rhs, dtype=float)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, rows
+        lp.sense_ = highspy.ObjSense.kMaximize
+        self.cost = np.asarray(repn.c.toarray()[0] if repn.c.shape[0] else np.zeros(n), dtype=float)
+        lp.col_cost_ = self.cost
+        lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+        lp.col_lower_ = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in repn.columns], dtype=float)
+        lp.col_upper_ = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in repn.columns], dtype=float)
+        lp.row_lower_ = np.where(mult >= 0, np.where(mult == 0, rhs, -highspy.kHighsInf), rhs)
+        lp.row_upper_ = np.where(mult <= 0, np.where(mult == 0, rhs, highspy.kHighsInf), rhs)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(float)
+        self.integrality = np.array([1 if v.is_integer() else 0 for v in repn.columns], dtype=np.uint8)
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in self.integrality]
+        h = self.h = _new_highs()
+        h.setOptionValue("output_flag", False)
+        for key, value in highs_options(opts).items():
+            h.setOptionValue(key, value)
+        if opts.threads:
+            h.setOptionValue("threads", int(opts.threads))
+        if opts.mip_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+        h.passModel(lp)
+        self.col = {id(v): i for i, v in enumerate(repn.columns)}
+
+    def run(self, time_limit: float, start: dict[int, float] | None = None) -> _Run:
+        h = self.h
+        t0 = time.perf_counter()
+        if start:
+            pairs = [(self.col[i], v) for i, v in start.items() if i in self.col]
+            if pairs:
+                idx = np.array([c for c, _ in pairs], dtype=np.int32)
+                h.setSolution(len(idx), idx, np.array([v for _, v in pairs], dtype=float))
+        h.setOptionValue("time_limit", max(0.5, float(time_limit)))
+        h.run()
+        info, status = h.getInfo(), h.getModelStatus()
+        ok = info.primal_solution_status == 2
+        if ok:
+            for v, x in zip(self.columns, h.getSolution().col_value):
+                v.set_value(x, skip_validation=True)
+            for v, expr in self.eliminated:
+                v.set_value(pyo.value(expr), skip_validation=True)
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        bound = float(info.mip_dual_bound) if self.integrality.any() else (
+            float(info.objective_function_value) if optimal else math.nan)
+        return _Run(ok, OPTIMAL if optimal else TIME_LIMIT, float(info.objective_function_value) if ok else None,
+                    bound if math.isfinite(bound) else None, time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------- combining plans
@@ -335,9 +387,7 @@ def _replace(plan: Plan, part: Plan, group: set[str], d: ModelData) -> Plan:
         old, new = getattr(plan, name), getattr(part, name)
         keep = old[~old["product"].isin(group)]
         both = [df for df in (keep, new) if not df.empty]
-        df = pd.concat(both, ignore_index=True) if both else old.iloc[0:0]
-        key = [c for c in ("product", "warehouse", "channel", "region", "period") if c in df.columns]
-        tables[name] = df.sort_values(key, kind="stable").reset_index(drop=True)
+        tables[name] = pd.concat(both, ignore_index=True) if both else old.iloc[0:0]
     sh = tables["shipments"]
     if sh.empty:
         tables["lanes"] = plan.lanes.iloc[0:0]
@@ -347,6 +397,15 @@ def _replace(plan: Plan, part: Plan, group: set[str], d: ModelData) -> Plan:
         vol["used"] = True
         tables["lanes"] = vol[TABLE_COLUMNS["lanes"]]
     return Plan(**tables, kpis=dict(plan.kpis), scenario_name=plan.scenario_name, dates=plan.dates)
+
+
+def _sorted(plan: Plan) -> Plan:
+    """Rows in key order, as a solve writes them (groups are replaced by appending)."""
+    for name in TABLE_COLUMNS:
+        df = getattr(plan, name)
+        key = [c for c in ("product", "warehouse", "channel", "region", "period") if c in df.columns]
+        setattr(plan, name, df.sort_values(key, kind="stable").reset_index(drop=True))
+    return plan
 
 
 # ---------------------------------------------------------------------- the method
@@ -369,27 +428,23 @@ class _Relaxed:
 
     def __init__(self, sc: Scenario, data: ModelData, resources: dict[Any, int], opts: SolveOptions):
         m, _ = build_model(sc, data)
-        self.opt = Highs()
-        self.opt.set_instance(m)
-        h = self.h = self.opt._solver_model
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", int(opts.threads or 0) or 1)
+        self.compiled = _Compiled(m, opts)
+        h = self.h = self.compiled.h
         n = h.getNumCol()
-        self.integrality = np.array([int(v) for v in h.getLp().integrality_] or [0] * n, dtype=np.uint8)
+        self.integrality = self.compiled.integrality
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-        self.cost = np.array(h.getLp().col_cost_, dtype=float)
-        self.maximize = h.getLp().sense_ == highspy.ObjSense.kMaximize
-        vmap = self.opt._pyomo_var_to_solver_var_map
+        self.cost = self.compiled.cost
+        self.maximize = True
+        col = self.compiled.col
         rows, cols, vals = [], [], []
         for key, var, coef in _resource_use(m, data):
             k = resources.get(key)
-            col = vmap.get(id(var))
-            if k is not None and col is not None and coef:
+            j = col.get(id(var))
+            if k is not None and j is not None and coef:
                 rows.append(k)
-                cols.append(col)
+                cols.append(j)
                 vals.append(coef)
         self.use = sp.csr_matrix((vals, (cols, rows)), shape=(n, len(resources)))
-        self.m = m  # the HiGHS columns belong to this model's variables
 
     def solve(self, lam: np.ndarray) -> tuple[float, np.ndarray] | None:
         """max (profit − λ·use) over the relaxed group; returns (value, use at the optimum)."""
@@ -469,7 +524,7 @@ def _resource_use(m: pyo.ConcreteModel, d: ModelData):  # noqa: ANN202 - generat
 
 
 def _relaxed_groups(sc: Scenario, sl: _Slices, groups: list[list[str]], resources: dict[Any, int],
-                    opts: SolveOptions) -> list[_Relaxed]:
+                    opts: SolveOptions, deadline: float) -> list[_Relaxed] | None:
     full = sl.d
     lane_groups: dict[tuple[str, str], set[int]] = defaultdict(set)
     onboard_groups: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -481,8 +536,12 @@ def _relaxed_groups(sc: Scenario, sl: _Slices, groups: list[list[str]], resource
     lanes = {k: (f / len(lane_groups[k]) if lane_groups.get(k) else f) for k, f in full.lane_fixed.items()}
     cost = {k: c / max(1, len(onboard_groups.get(k, ()))) for k, c in full.group_cost.items()}
     mins = {k: (n if len(onboard_groups.get(k, ())) <= 1 else 0) for k, n in full.group_min.items()}
-    return [_Relaxed(sc, sl.restrict(g, group_cost=cost, group_min=mins, lane_fixed=lanes), resources, opts)
-            for g in groups]
+    out = []
+    for g in groups:
+        if time.perf_counter() > deadline:
+            return None  # building every group's relaxation takes longer than the time left
+        out.append(_Relaxed(sc, sl.restrict(g, group_cost=cost, group_min=mins, lane_fixed=lanes), resources, opts))
+    return out
 
 
 def lagrangian_bound(sc: Scenario, sl: _Slices, groups: list[list[str]], opts: SolveOptions, deadline: float,
@@ -496,7 +555,9 @@ def lagrangian_bound(sc: Scenario, sl: _Slices, groups: list[list[str]], opts: S
     price the shared capacities the groups compete for.
     """
     resources, cap = _resources(sl.d)
-    relaxed = _relaxed_groups(sc, sl, groups, resources, opts)
+    relaxed = _relaxed_groups(sc, sl, groups, resources, opts, deadline)
+    if relaxed is None:
+        return None
     start = time.perf_counter()
     lp_deadline = start + 0.5 * (deadline - start)  # then the MIP bounds of the groups at the best λ
     lam = np.zeros(len(cap))
@@ -581,40 +642,60 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     bound_share = BOUND_SHARE * limit  # the Lagrangian bound gets this share of the time, after the sweeps
     sweep_deadline = deadline - bound_share
 
-    sweeps, improved_groups = 0, 0
-    while time.perf_counter() < sweep_deadline:
-        sweeps += 1
-        changed = False
-        for i, group in enumerate(groups):
-            left = sweep_deadline - time.perf_counter()
-            if left <= 1.0:
+    sweeps, improved_groups, preparing, with_bound = 0, 0, [], True
+    interrupted = False
+    try:  # Ctrl-C stops after the current group: the plan so far is feasible and kept
+        while time.perf_counter() < sweep_deadline:
+            sweeps += 1
+            changed = False
+            for i, group in enumerate(groups):
+                left = sweep_deadline - time.perf_counter()
+                if left <= 1.0:
+                    break
+                members = set(group)
+                t_build = time.perf_counter()
+                others = _usage(plan, d, keep=pd.Series(group))
+                data = _group_data(sl, group, others)
+                m, _ = build_model(sc, data)
+                _residual_rows(m, data, d, others)
+                start = _start(m, data, plan, members)
+                compiled = _Compiled(m, opts)
+                preparing.append(time.perf_counter() - t_build)
+                if with_bound and sweeps == 1 and len(preparing) == 3:
+                    # building every group's relaxation costs about as much as building its sub-MIP
+                    needed = float(np.mean(preparing)) * len(groups)
+                    if needed > 0.8 * bound_share:
+                        with_bound, sweep_deadline = False, deadline
+                        say(f"no bound: relaxing all {len(groups)} groups would take about {needed:.0f} s of the "
+                            f"{bound_share:.0f} s left for it; the sweeps get the whole time")
+                left = sweep_deadline - time.perf_counter()
+                share = left / (len(groups) - i)  # so that every group gets its turn in this sweep
+                run = compiled.run(min(SUB_TIME_LIMIT, max(1.0, share)), start)
+                if not run.ok:
+                    continue
+                part, _ = extract_plan(m, data, sc)
+                cand = _replace(plan, part, members, d)
+                new_profit = evaluate(cand, d, sc)["profit"]
+                if new_profit > profit + TOL * max(1.0, abs(profit)):
+                    plan, profit, changed = cand, new_profit, True
+                    improved_groups += 1
+                if (i + 1) % 10 == 0 or i + 1 == len(groups):
+                    say(f"sweep {sweeps}: {i + 1}/{len(groups)} groups, profit {profit:,.2f}")
+            if not changed:
                 break
-            members = set(group)
-            others = _usage(plan, d, keep=pd.Series(group))
-            data = _group_data(sl, group, others)
-            m, _ = build_model(sc, data)
-            _residual_rows(m, data, d, others)
-            start = _start(m, data, plan, members)
-            share = left / (len(groups) - i)  # so that every group gets its turn in this sweep
-            run = _solve(m, opts, min(SUB_TIME_LIMIT, max(1.0, share)), start)
-            if not run.ok:
-                continue
-            part, _ = extract_plan(m, data, sc)
-            cand = _replace(plan, part, members, d)
-            new_profit = evaluate(cand, d, sc)["profit"]
-            if new_profit > profit + TOL * max(1.0, abs(profit)):
-                plan, profit, changed = cand, new_profit, True
-                improved_groups += 1
-            if (i + 1) % 10 == 0 or i + 1 == len(groups):
-                say(f"sweep {sweeps}: {i + 1}/{len(groups)} groups, profit {profit:,.2f}")
-        if not changed:
-            break
-    bound = lagrangian_bound(sc, sl, groups, opts, max(deadline, time.perf_counter() + 1.0), profit, say)
+    except KeyboardInterrupt:
+        interrupted, with_bound = True, False
+        say(f"interrupted (Ctrl-C): keeping the plan so far, profit {profit:,.2f}")
+    if with_bound:
+        bound = lagrangian_bound(sc, sl, groups, opts, max(deadline, time.perf_counter() + 1.0), profit, say)
     say(f"profit {profit:,.2f}, bound {bound:,.2f}, gap {mip_gap(profit, bound):.2%}" if bound is not None
         else f"profit {profit:,.2f}; no bound within the time")
+    plan = _sorted(plan)
     ev = evaluate(plan, d, sc)
     gap = mip_gap(ev["profit"], bound)
     status = OPTIMAL if gap is not None and gap <= float(opts.mip_gap or 1e-4) else TIME_LIMIT
+    if interrupted:
+        status = INTERRUPTED
     plan.kpis = {
         "status": status,
         "method": "decompose",
@@ -636,6 +717,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
         "group_size": group_size,
         "groups_improved": improved_groups,
         "start_profit": start_profit,
+        "message": "interrupted (Ctrl-C); the plan is the best so far, without a bound" if interrupted else "",
         "solver": "HiGHS " + ".".join(str(x) for x in Highs().version()),
         "scenario": sc.name,
     }

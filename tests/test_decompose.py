@@ -161,3 +161,21 @@ def test_cli_method_decompose(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert plan.kpis["method"] == "decompose"
     assert "[decompose" in capsys.readouterr().err
     assert check_plan(ops.Scenario.load(TINY), plan) == []
+
+
+def test_ctrl_c_keeps_the_plan_so_far(tiny: ops.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a group's MIP stops the sweeps; the plan so far (always feasible) is returned."""
+    real = dec._Compiled.run
+    calls = []
+
+    def run(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(dec._Compiled, "run", run)
+    plan = dec.decompose(tiny, opts(), group_size=1)
+    assert plan.kpis["status"] == "interrupted" and plan.kpis["best_bound"] is None
+    assert plan.kpis["profit"] >= plan.kpis["start_profit"] - 1e-9
+    assert check_plan(tiny, plan) == []
