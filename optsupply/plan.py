@@ -8,7 +8,9 @@ add up exactly with the scenario's costs:
   digits where that is finer (so that plans in any unit -- demands of 1e-2 or
   prices of 1e6 -- keep their relative precision);
 * a set-up that pays for nothing is switched off (an order of 0 units, a lane
-  used with no volume, an activation without orders);
+  used with no volume, an activation without orders), and a set-up that is
+  off carries nothing (an order or shipment the solver left at 1e-6 units
+  under a switched-off binary, within its tolerances, is 0);
 * stock is recomputed from the cleaned orders and shipments (the balance holds
   exactly); where the solver's feasibility tolerance let shipments exceed the
   stock on hand by a hair, the shipments are cut so that stock never goes
@@ -157,8 +159,14 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
     y = _values(m.launch.y)
     launch_at = {p: tau for (p, tau), v in y.items() if v > 0.5}
 
-    ship = {k: _tidy(v) for k, v in _values(m.transport.ship).items() if v > ZERO}
-    order = {k: _tidy(v) for k, v in _values(m.inventory.order).items() if v > ZERO}
+    # binaries are rounded, and what a set-up switched off carries is 0 (the solver's tolerances let an
+    # order of 1e-6 units slip through with placed = 1e-9, which would break min_order)
+    used = {k for k, v in _values(m.transport.used).items() if v <= 0.5}
+    placed = {k for k, v in _values(m.inventory.placed).items() if v <= 0.5}
+    inactive = {k for k, v in _values(m.inventory.active_w).items() if v <= 0.5}
+    ship = {k: _tidy(v) for k, v in _values(m.transport.ship).items() if v > ZERO and k[1:] not in used}
+    order = {k: _tidy(v) for k, v in _values(m.inventory.order).items()
+             if v > ZERO and k not in placed and k[:2] not in inactive}
 
     stock = _stock_levels(ship, order, d)  # cuts shipments the stock cannot cover
 

@@ -127,3 +127,24 @@ def test_changing_threads_between_solves_in_one_process() -> None:
     third = ops.solve(sc, threads=2)
     assert [p.kpis["status"] for p in (first, second, third)] == ["optimal"] * 3
     assert second.kpis["profit"] == pytest.approx(502.75, rel=1e-9)
+
+
+def test_a_switched_off_set_up_carries_nothing() -> None:
+    """Within HiGHS's tolerances an order of 1e-6 units can sit under placed = 1e-9 (seen on medium); the
+    plan must show no such order (it would break min_order), and the checker must accept the result."""
+    from optsupply.model import build_model, prepare
+    from optsupply.optimize import finish_plan
+    from optsupply.solver import SolveOptions, solve_model
+    from optsupply.testing import check_plan
+
+    sc = ops.Scenario.load(INSTANCES / "tiny").with_changes({"supply.min_order": {("P1", "W1"): 10.0}})
+    m, d = build_model(sc, prepare(sc))
+    result = solve_model(m, SolveOptions(time_limit=60, mip_gap=0.0, threads=1))
+    assert result.status == "optimal"
+    off = next(k for k, v in m.inventory.placed.items() if v.value < 0.5 and k[:2] == ("P1", "W1"))
+    m.inventory.order[off].set_value(2e-6)
+    m.inventory.placed[off].set_value(1e-9)
+    plan = finish_plan(result, m, d, sc, 0.0)
+    o = plan.orders
+    assert o[(o["product"] == "P1") & (o["warehouse"] == "W1") & (o["period"] == off[2])].empty
+    assert check_plan(sc, plan) == []
