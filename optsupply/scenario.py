@@ -330,7 +330,7 @@ def _apply(old: Any, value: Any, report: Report, label: str, where: str, numeric
         report.add(label, None, where, f"'{value}' changes a value that is not set")
         return old
     if op == "*":
-        return old * x
+        return 0.0 if x == 0 else old * x  # a factor 0 makes even an unlimited (inf) value 0
     return old + x if op == "+" else old - x
 
 
@@ -352,7 +352,10 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
         rel = _relative(value) if numeric else None
         if rel is not None and not math.isnan(rel[1]):  # one factor or delta for every row, at numpy speed
             old = df[column].to_numpy(dtype=np.float64)
-            df[column] = old * rel[1] if rel[0] == "*" else old + rel[1] if rel[0] == "+" else old - rel[1]
+            if rel[0] == "*":  # a factor 0 makes even an unlimited (inf) value 0; missing cells stay missing
+                df[column] = np.where(np.isnan(old), np.nan, 0.0) if rel[1] == 0 else old * rel[1]
+            else:
+                df[column] = old + rel[1] if rel[0] == "+" else old - rel[1]
             return
         positions = list(range(n))
         current = df[column].tolist()

@@ -193,3 +193,20 @@ def test_with_changes_addresses_rows_keyed_by_a_period() -> None:
     slot_period = int(sc.slots["period"].iloc[0])
     changed = sc.with_changes({"slots.slots": {slot_period: "+1"}})
     assert changed.slots["slots"].iloc[0] == sc.slots["slots"].iloc[0] + 1
+
+
+def test_factor_zero_cuts_an_unlimited_value_to_zero() -> None:
+    """'*0' on an unlimited (inf) budget means no budget, not NaN (inf·0), in both the all-rows and keyed forms."""
+    import math
+    import warnings
+
+    import optsupply as ops
+
+    sc = ops.Scenario.load(Path(__file__).resolve().parents[1] / "instances" / "small")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        every = sc.with_changes({"channels.budget": "*0"})
+        one = sc.with_changes({"channels.budget": {sc.channels["channel"].iat[0]: "*0"}})
+    assert (every.channels["budget"] == 0).all()
+    assert one.channels["budget"].iat[0] == 0
+    assert not any(math.isnan(v) for v in one.channels["budget"])
