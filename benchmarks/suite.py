@@ -282,19 +282,6 @@ def load_scenario(spec: Spec, run: _Run) -> Any:
                         warnings=report.warnings)
 
 
-def lean_highs() -> Any:
-    """Pyomo's contrib HiGHS interface with every automatic update off (as in WhatIf)."""
-    from pyomo.contrib.solver.solvers.highs import Highs
-
-    opt = Highs()
-    au = opt.config.auto_updates
-    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
-        setattr(au, name, False)
-    return opt
-
-
 def model_size(h: Any) -> dict[str, int]:
     """Columns, integer and binary columns, rows and nonzeros of a highspy model."""
     lp = h.getLp()
@@ -398,7 +385,8 @@ def _mip(sc: Any, opts: Options, run: _Run) -> Any:
         SolveResult,
         _disambiguate,
         _status,
-        highs_options,
+        lean_highs,
+        solve_options,
     )
 
     row = run.row
@@ -418,8 +406,7 @@ def _mip(sc: Any, opts: Options, run: _Run) -> Any:
                                     seed=SOLVER_SEED)
     row["mip_gap"] = so.mip_gap
     with run.phase("solve"):
-        res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False, time_limit=so.time_limit,
-                        rel_gap=so.mip_gap, threads=so.threads or None, solver_options=highs_options(so))
+        res = opt.solve(m, **solve_options(so, tee=[]))
         term = res.termination_condition
         if term == TerminationCondition.infeasibleOrUnbounded:
             term = _disambiguate(m, so)

@@ -434,7 +434,6 @@ class _Relaxed:
         self.integrality = self.compiled.integrality
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
         self.cost = self.compiled.cost
-        self.maximize = True
         col = self.compiled.col
         rows, cols, vals = [], [], []
         for key, var, coef in _resource_use(m, data):
@@ -446,11 +445,14 @@ class _Relaxed:
                 vals.append(coef)
         self.use = sp.csr_matrix((vals, (cols, rows)), shape=(n, len(resources)))
 
+    def _price(self, lam: np.ndarray) -> None:
+        """Objective profit − λ·use (the compiled model is maximised)."""
+        c = self.cost - self.use @ lam
+        self.h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), c)
+
     def solve(self, lam: np.ndarray) -> tuple[float, np.ndarray] | None:
         """max (profit − λ·use) over the relaxed group; returns (value, use at the optimum)."""
-        c = self.cost - self.use @ lam if self.maximize else self.cost + self.use @ lam
-        n = len(c)
-        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+        self._price(lam)
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
@@ -461,8 +463,7 @@ class _Relaxed:
     def mip_bound(self, lam: np.ndarray, seconds: float) -> float | None:
         """HiGHS's MIP dual bound of the group's penalised problem with integrality (cuts make it tighter)."""
         h, n = self.h, len(self.cost)
-        c = self.cost - self.use @ lam if self.maximize else self.cost + self.use @ lam
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+        self._price(lam)
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), self.integrality)
         h.setOptionValue("time_limit", max(0.2, seconds))
         try:

@@ -88,7 +88,7 @@ from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.plan import ZERO, Plan, extract_plan
 from optsupply.scenario import Scenario
-from optsupply.solver import OPTIMAL, SolveOptions, highs_options, solve_model
+from optsupply.solver import OPTIMAL, SolveOptions, solve_model, solve_options
 
 NOTES = (
     "Marginal values around the chosen integer plan: launches, category/brand onboarding, orders placed, "
@@ -244,9 +244,7 @@ def _solve(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None
     solver = solver if solver is not None else Highs()
     if not solver.available():
         raise UsageError("HiGHS (highspy) is not installed")
-    return solver.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        time_limit=time_limit, rel_gap=gap, threads=opts.threads if opts.threads else None,
-                        solver_options=highs_options(opts), tee=[opts.log] if opts.log is not None else [])
+    return solver.solve(m, **solve_options(opts, time_limit=time_limit, rel_gap=gap))
 
 
 def _solve_fixed(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None, mip: bool = False,

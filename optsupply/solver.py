@@ -115,6 +115,34 @@ def highs_options(opts: SolveOptions) -> dict[str, Any]:
     return out
 
 
+def solve_options(opts: SolveOptions, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of a contrib ``Highs.solve`` for ``opts``: never load blindly, never raise on a
+    non-optimal result, the limits, threads, HiGHS options and the log stream (``overrides`` win)."""
+    out: dict[str, Any] = {
+        "load_solutions": False,
+        "raise_exception_on_nonoptimal_result": False,
+        "time_limit": opts.time_limit,
+        "rel_gap": opts.mip_gap,
+        "threads": opts.threads if opts.threads else None,
+        "solver_options": highs_options(opts),
+        "tee": [opts.log] if opts.log is not None else [],
+    }
+    out.update(overrides)
+    return out
+
+
+def lean_highs(opt: Highs | None = None) -> Highs:
+    """A persistent contrib HiGHS interface with every automatic update off: a re-solve pushes nothing
+    from the Pyomo model (changes are made in highspy directly, as :class:`optsupply.WhatIf` does)."""
+    opt = opt if opt is not None else Highs()
+    au = opt.config.auto_updates
+    for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                 "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
+        setattr(au, name, False)
+    return opt
+
+
 _last_threads: list[int | None] = []
 
 
@@ -209,19 +237,9 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions) -> SolveResult:
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
     version = ".".join(str(x) for x in solver.version())
-    tee = [opts.log] if opts.log is not None else []
     start = time.perf_counter()
     with _ctrl_c_stops(solver):
-        results = solver.solve(
-            m,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-            time_limit=opts.time_limit,
-            rel_gap=opts.mip_gap,
-            threads=opts.threads if opts.threads else None,
-            solver_options=highs_options(opts),
-            tee=tee,
-        )
+        results = solver.solve(m, **solve_options(opts))
     interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
     if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:
@@ -263,7 +281,7 @@ def _status(term: TerminationCondition, has_solution: bool) -> str:
 def _disambiguate(m: pyo.ConcreteModel, opts: SolveOptions) -> TerminationCondition:
     """HiGHS's presolve may say "infeasible or unbounded"; ask again without it."""
     solver = Highs()
-    res = solver.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                       time_limit=opts.time_limit, solver_options={**highs_options(opts), "presolve": "off"})
+    res = solver.solve(m, **solve_options(opts, rel_gap=None, threads=None, tee=[],
+                                          solver_options={**highs_options(opts), "presolve": "off"}))
     return res.termination_condition
 

@@ -119,7 +119,6 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.repn import generate_standard_repn
 
 from optsupply.model import build_model, prepare
@@ -136,7 +135,8 @@ from optsupply.solver import (
     SolveOptions,
     SolveResult,
     _status,
-    highs_options,
+    lean_highs,
+    solve_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -326,12 +326,7 @@ class WhatIf:
     def _build(self, sc: Scenario, data: ModelData) -> None:
         """Build the Pyomo model of ``sc`` and a persistent HiGHS instance with no automatic updates."""
         m, data = build_model(sc, data)
-        opt = Highs()
-        au = opt.config.auto_updates
-        for name in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                     "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
-            setattr(au, name, False)
+        opt = lean_highs()
         opt.set_instance(m)
         self._m, self._opt, self._h = m, opt, opt._solver_model
         self._vmap = opt._pyomo_var_to_solver_var_map
@@ -361,19 +356,9 @@ class WhatIf:
     def _run(self, opts: SolveOptions) -> SolveResult:
         """One HiGHS run of the current model, as :func:`optsupply.solver.solve_model` does it."""
         version = ".".join(str(x) for x in self._opt.version())
-        tee = [opts.log] if opts.log is not None else []
         self._x = None
         start = time.perf_counter()
-        results = self._opt.solve(
-            self._m,
-            load_solutions=False,
-            raise_exception_on_nonoptimal_result=False,
-            time_limit=opts.time_limit,
-            rel_gap=opts.mip_gap,
-            threads=opts.threads if opts.threads else None,
-            solver_options=highs_options(opts),
-            tee=tee,
-        )
+        results = self._opt.solve(self._m, **solve_options(opts))
         term = results.termination_condition
         if term == TerminationCondition.infeasibleOrUnbounded:
             term = self._disambiguate()
