@@ -738,16 +738,32 @@ SUMMARY_COLUMNS = (
 def write_results(rows: Sequence[dict[str, Any]], out: Path, opts: Options, info: dict[str, str],
                   command: str = "") -> tuple[Path, Path]:
     """``bench.csv`` and ``bench.md`` in ``out``; returns their paths."""
+    from optsupply.files import write_file
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out / "bench.csv", out / "bench.md"
-    with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
-    md_path.write_text(summary_markdown(rows, opts, info, command), encoding="utf-8")
+
+    def write_csv(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(COLUMNS), extrasaction="ignore")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
+
+    write_file(csv_path, write_csv)
+    text = summary_markdown(rows, opts, info, command)
+    write_file(md_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return csv_path, md_path
+
+
+def check_out(out: Path, inputs: Sequence[str]) -> Path:
+    """Before any spec runs: bench.csv and bench.md may be written in ``out`` (never in a scenario read).
+
+    Returns the folder to write to (links and ``..`` resolved)."""
+    from optsupply.files import guard_file
+
+    guard_file(Path(out) / "bench.md", inputs=inputs, suffixes=(".md",))
+    return guard_file(Path(out) / "bench.csv", inputs=inputs).parent
 
 
 def summary_markdown(rows: Sequence[dict[str, Any]], opts: Options, info: dict[str, str], command: str = "") -> str:
@@ -881,6 +897,7 @@ def run_from_args(args: argparse.Namespace, prog: str = "optsupply bench") -> in
     if opts.solve:
         check_method(opts.method)
     out = Path(args.out) if args.out else DEFAULT_OUT
+    out = check_out(out, [s.path for s in specs if s.path])
     rows = run_suite(specs, opts, out, command=command_text(args, prog), progress=not args.quiet)
     failed = [r["spec"] for r in rows if r.get("status") == "error"]
     print(f"{len(rows)} spec(s) run, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}; "

@@ -28,7 +28,7 @@ examples:
   optsupply whatif instances/small --sweep grid.toml --workers 2
                                                many variants in parallel, one results table
   optsupply compare base-plan variant-plan     KPIs side by side with deltas, launches moved
-  optsupply sensitivity instances/tiny --out tiny-plan
+  optsupply sensitivity instances/tiny --out tiny-sensitivity.csv
                                                shadow prices of capacities, budgets, slots
   optsupply forecast instances/medium --out medium-fc
                                                forecasts from history, with backtests
@@ -56,8 +56,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from optsupply.files import guard_folder
     from optsupply.generate import generate
 
+    guard_folder(args.out, kind="scenario", force=args.force, what="OUT")
     scenario = generate(args.size, seed=args.seed)
     path = scenario.save(args.out, overwrite=args.force)
     print(f"wrote {args.size} scenario (seed {args.seed}) to {path}: {scenario!r}")
@@ -65,6 +67,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
+    from optsupply.files import guard_folder
     from optsupply.optimize import solve
     from optsupply.scenario import Scenario
 
@@ -72,7 +75,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     for w in scenario.warnings:
         print(w, file=sys.stderr)
     out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-plan")
-    _check_out(out, Path(args.scenario), args.force)
+    # an old plan folder is replaced; a folder optsupply did not write, an input, the current folder: never
+    guard_folder(out, kind="plan", inputs=[args.scenario], force=args.force, replace_same_kind=True)
     print(f"solving {scenario!r}", file=sys.stderr)
     plan = solve(scenario, method=args.method, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads,
                  seed=args.seed, log=None if args.quiet else sys.stderr)
@@ -98,6 +102,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
+    from optsupply.files import guard_folder
     from optsupply.forecasting import forecast
     from optsupply.scenario import Scenario
 
@@ -107,6 +112,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if scenario.history.empty:
         raise UsageError(f"{args.scenario} has no history.csv rows: there is nothing to forecast from")
     out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-forecast")
+    guard_folder(out, kind="forecast", inputs=[args.scenario], force=args.force)
     print(f"forecasting {scenario!r}", file=sys.stderr)
     fc = forecast(scenario, season_length=args.season_length, backtest=not args.no_backtest,
                   progress=None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr)))
@@ -123,48 +129,6 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 def _isna(value: object) -> bool:
     return value is None or value != value or str(value) == "<NA>"
-
-
-def _check_out(out: Path, scenario: Path, force: bool) -> None:
-    """Refuse output folders that would overwrite inputs or someone else's files.
-
-    Always refused (``--force`` or not): the scenario folder itself, a folder
-    inside it, the scenario workbook, a folder that contains the scenario, and
-    the current folder or one that contains it (the plan replaces ``--out``
-    as a whole). Refused without ``--force``: an existing file, and an existing
-    non-empty folder that is not a plan folder (:func:`_is_plan_folder`); an
-    old plan folder is replaced.
-    """
-    src = scenario.resolve()
-    target = out.resolve()
-    if src.is_dir() and (target == src or src in target.parents):
-        raise UsageError(f"--out {out} is inside the scenario folder {scenario}; write the plan somewhere else")
-    if target == src:
-        raise UsageError(f"--out {out} is the scenario {scenario} itself; write the plan somewhere else")
-    if target in src.parents:
-        raise UsageError(f"--out {out} contains the scenario {scenario} and would be replaced by the plan; "
-                         "give the plan a folder of its own")
-    cwd = Path.cwd().resolve()
-    if target == cwd or target in cwd.parents:
-        raise UsageError(f"--out {out} is the current folder (or contains it) and would be replaced by the plan; "
-                         "give the plan a folder of its own")
-    if not target.exists() or force:
-        return
-    if not target.is_dir():
-        raise UsageError(f"--out {out} is an existing file, not a plan folder (use --force to replace it)")
-    if any(target.iterdir()) and not _is_plan_folder(target):
-        raise UsageError(f"--out {out} exists and is not a plan folder (use --force to replace it)")
-
-
-def _is_plan_folder(folder: Path) -> bool:
-    """A folder written by ``optsupply solve``: a kpis.json object with a status, and no subfolders."""
-    import json
-
-    try:
-        kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
-        return isinstance(kpis, dict) and "status" in kpis and not any(p.is_dir() for p in folder.iterdir())
-    except (OSError, ValueError):
-        return False
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -188,13 +152,14 @@ def _add_sensitivity(sub: Any) -> None:
                     "plan's launches, orders, lanes and featured products (held fixed) and hold for small changes "
                     "only. Exit 0 ok, 1 no plan, 2 bad input.",
         epilog="examples:\n"
-               "  optsupply sensitivity instances/tiny --out tiny-plan\n"
+               "  optsupply sensitivity instances/tiny --out tiny-sensitivity.csv\n"
                "  optsupply sensitivity instances/tiny --plan tiny-plan --no-launch-earlier\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", help="scenario folder or .xlsx workbook")
     p.add_argument("--plan", metavar="DIR", help="plan folder to analyse (default: solve the scenario first)")
-    p.add_argument("--out", metavar="PATH", help="folder (gets sensitivity.csv) or .csv file "
-                                                  "(default: the --plan folder, else ./sensitivity.csv)")
+    p.add_argument("--out", metavar="PATH", help="a .csv file, or a folder that gets sensitivity.csv (default: "
+                                                  "PLAN-sensitivity.csv or SCENARIO-sensitivity.csv in the current "
+                                                  "folder); never the scenario or the plan folder read")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds for the first solve (default: scenario's)")
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap (default: scenario's)")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
@@ -210,7 +175,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     """0 ok, 1 no plan (raises UsageError/ScenarioError for bad input)."""
     from optsupply.plan import Plan
     from optsupply.scenario import Scenario
-    from optsupply.sensitivity import NOTES, NoPlanError, sensitivity, write_sensitivity
+    from optsupply.files import guard_file
+    from optsupply.sensitivity import NOTES, NoPlanError, sensitivity, sensitivity_path, write_sensitivity
 
     sc = Scenario.load(args.scenario)
     for w in sc.warnings:
@@ -223,7 +189,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         if plan.kpis.get("profit") is None:
             print(f"no plan in {args.plan}: it records status '{plan.status}'", file=sys.stderr)
             return 1
-    out = Path(args.out) if args.out else (Path(args.plan) if args.plan else Path("sensitivity.csv"))
+    stem = Path(args.plan).name if args.plan else Path(args.scenario).stem
+    out = sensitivity_path(args.out or f"{stem}-sensitivity.csv")
+    guard_file(out, inputs=[args.scenario, args.plan])
     try:
         df = sensitivity(sc, plan, featured=args.featured, launch_earlier=not args.no_launch_earlier,
                          resolve_time_limit=args.resolve_time_limit, time_limit=args.time_limit, mip_gap=args.gap,
@@ -231,7 +199,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     except NoPlanError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    path = write_sensitivity(df, out)
+    path = write_sensitivity(df, out, inputs=[args.scenario, args.plan])
     binding = df[df["binding"] & (df["value"].fillna(0) > 0)]
     print(f"{len(df)} rows, {len(binding)} binding with a positive value; written to {path}")
     for r in binding.sort_values("value", ascending=False).head(10).itertuples():

@@ -32,7 +32,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import OptsupplyError, UsageError
+from optsupply.files import guard_file, write_file
 from optsupply.scenario import Scenario
 from optsupply.schema import SCENARIO_FILE, TABLE_BY_NAME, TABLES
 
@@ -619,7 +619,7 @@ def _run(args: argparse.Namespace) -> int:
     names = _names(plans, args.names) if args.names else _unique([Path(p).name or str(p) for p in paths])
     out = Path(args.out) if args.out else None
     if out is not None:
-        _check_out(out, paths)
+        guard_file(out, inputs=paths)   # before the work: never into a plan folder read, never over an input
     table = compare(plans, names)
     print(format_kpi_table(table))
     print()
@@ -631,33 +631,24 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{title}:")
             print(_format_detail(title, df))
     if out is not None:
-        write_csv(table, out)
+        write_csv(table, out, inputs=paths)
         print(f"\nKPI table written to {out}")
     return 0
 
 
-def _check_out(out: Path, plan_dirs: Sequence[str]) -> None:
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder; give a file name such as kpis.csv")
-    parent = out.resolve().parent
-    for d in plan_dirs:
-        if parent == Path(d).resolve() and (out.name == "kpis.json" or out.name.endswith(".csv")):
-            raise UsageError(f"--out {out} is inside the plan folder {d}; write it somewhere else")
+def write_csv(table: pd.DataFrame, path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = ()) -> Path:
+    """Write ``table`` as CSV completely or not at all (a temporary file renamed into place).
 
-
-def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``table`` as CSV completely or not at all (a temporary file renamed into place)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+    ``path`` may not be one of ``inputs`` or lie in one of them (the plan
+    folders compared), nor replace a file that is not a ``.csv``
+    (:func:`optsupply.files.guard_file`).
+    """
+    target = guard_file(path, inputs=inputs)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
             table.to_csv(f, lineterminator="\n")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+
+    return write_file(target, write)
 
 
 # ---------------------------------------------------------------------- formatting

@@ -126,3 +126,14 @@ class ScenarioError(OptsupplyError):
 
 class UsageError(OptsupplyError):
     """A call or command line that cannot be carried out as given."""
+
+
+class WriteError(OptsupplyError, OSError):
+    """An output could not be written (disk full, permissions, ...); nothing was written.
+
+    An ``OSError`` too, so code that handles file-system errors keeps working;
+    ``str()`` is the plain message that names the target.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)

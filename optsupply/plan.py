@@ -38,8 +38,7 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
-from optsupply.errors import UsageError
-from optsupply.files import write_folder
+from optsupply.files import guard_folder, write_folder
 from optsupply.model.data import ModelData
 from optsupply.model.pwl import hill
 from optsupply.scenario import Scenario
@@ -102,13 +101,14 @@ class Plan:
 
         The folder is written next to ``path`` and renamed into place
         (:func:`optsupply.files.write_folder`): a failed or interrupted save
-        leaves the old folder as it was. An existing file or non-empty folder
-        is replaced only with ``overwrite=True``. The same plan always gives
-        the same bytes.
+        leaves the old folder as it was. An existing folder is replaced only
+        with ``overwrite=True`` and only when optsupply wrote it (its
+        ``.optsupply`` marker); a folder optsupply did not write, a file, the
+        current or home folder are never replaced
+        (:func:`optsupply.files.guard_folder`). The same plan always gives the
+        same bytes.
         """
-        target = Path(path)
-        if not overwrite and target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise UsageError(f"{target} already exists and is not empty (use --force / overwrite=True to replace it)")
+        target = guard_folder(path, kind="plan", force=overwrite, what="plan folder")
 
         def write(folder: Path) -> None:
             with open(folder / "kpis.json", "w", encoding="utf-8") as f:
@@ -121,7 +121,7 @@ class Plan:
                     out.insert(list(df.columns).index("period") + 1, "date", [self.dates[t] for t in df["period"]])
                 out.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
-        return write_folder(target, write)
+        return write_folder(target, write, kind="plan")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Plan:

@@ -31,7 +31,7 @@ import tomli_w
 from optsupply import io as _io
 from optsupply.io import FIRST_DATA_ROW, Limits
 from optsupply.errors import Problem, Report, ScenarioError, UsageError
-from optsupply.files import write_folder
+from optsupply.files import guard_file, guard_folder, write_file, write_folder
 from optsupply.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
 from optsupply.validate import check_settings, check_tables
 
@@ -135,23 +135,23 @@ class Scenario:
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the scenario as a folder (``scenario.toml`` + CSV) or, for a ``.xlsx`` path, a workbook.
 
-        The folder is written completely or not at all (written next to the
-        target, then renamed into place). Optional tables without rows are not
-        written. Loading the result gives equal tables and settings.
+        The folder (or workbook) is written completely or not at all (written
+        next to the target, then renamed into place). Optional tables without
+        rows are not written. Loading the result gives equal tables and
+        settings. An existing target is replaced only with ``overwrite=True``,
+        and a folder only when optsupply wrote it (its ``.optsupply`` marker);
+        the scenario's own source, a folder containing it, the current or home
+        folder are never written (:mod:`optsupply.files`).
         """
         target = Path(path)
-        if target.exists() and not overwrite:
-            if target.is_file() or any(target.iterdir()):
-                raise UsageError(f"{target} already exists and is not empty (pass overwrite=True to replace it)")
-        if self.source is not None and target.resolve() == self.source.resolve():
-            raise UsageError(f"{target} is where this scenario was loaded from; save it somewhere else")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        inputs = [self.source] if self.source is not None else []
         if target.suffix.lower() == ".xlsx":
-            tmp = target.with_name(f".{target.name}.tmp")
-            self._write_workbook(tmp)
-            os.replace(tmp, target)
-            return target
-        return write_folder(target, self._write_folder)
+            target = guard_file(target, inputs=inputs, suffixes=(".xlsx",), what="workbook")
+            if target.exists() and not overwrite:
+                raise UsageError(f"{target} already exists (pass overwrite=True to replace it)")
+            return write_file(target, self._write_workbook)
+        target = guard_folder(target, kind="scenario", inputs=inputs, force=overwrite, what="scenario folder")
+        return write_folder(target, self._write_folder, kind="scenario")
 
     def _tables_to_write(self) -> Iterator[tuple[str, pd.DataFrame]]:
         for t in TABLES:
@@ -167,7 +167,7 @@ class Scenario:
 
     def _write_workbook(self, file: Path) -> None:
         rows = [(k, v) for k, v in self.settings.items() if v is not None and k in SETTING_BY_KEY]
-        with pd.ExcelWriter(file, engine="openpyxl") as xl:
+        with open(file, "wb") as f, pd.ExcelWriter(f, engine="openpyxl") as xl:  # a handle: any temporary name
             pd.DataFrame(rows, columns=["key", "value"]).astype(str).to_excel(xl, sheet_name=WORKBOOK_SETTINGS_SHEET, index=False)
             for name, text in self._tables_to_write():
                 text.to_excel(xl, sheet_name=name, index=False)

@@ -399,9 +399,19 @@ def write_reference(readme: str) -> None:
     """Replace the format reference between the markers in ``readme``."""
     from pathlib import Path
 
+    from optsupply.errors import UsageError
+    from optsupply.files import write_file
+
     path = Path(readme)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--write {readme}: cannot read it ({exc})") from None
+    if README_BEGIN not in text or README_END not in text:  # only ever the part between the markers
+        raise UsageError(f"--write {readme}: it has no {README_BEGIN} ... {README_END} markers; "
+                         "add them where the reference goes")
     head, _, rest = text.partition(README_BEGIN)
     _, _, tail = rest.partition(README_END)
-    path.write_text(f"{head}{README_BEGIN}\n{format_reference()}{README_END}{tail}", encoding="utf-8")
+    new = f"{head}{README_BEGIN}\n{format_reference()}{README_END}{tail}"
+    write_file(path, lambda tmp: tmp.write_text(new, encoding="utf-8"))
 

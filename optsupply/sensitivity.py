@@ -5,7 +5,7 @@
 >>> sc = ops.Scenario.load("instances/tiny")
 >>> df = sensitivity(sc, threads=1)              # solves first; or pass plan=...
 >>> df[df.binding]                               # the limits that cost money
->>> write_sensitivity(df, "tiny-plan")           # -> tiny-plan/sensitivity.csv
+>>> write_sensitivity(df, "tiny-sensitivity.csv")
 
 **These are marginal values around the chosen integer plan.** The plan's
 integer decisions — launches (and category/brand onboarding), orders placed,
@@ -71,11 +71,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -84,6 +83,7 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.errors import OptsupplyError, UsageError
+from optsupply.files import guard_file, write_file
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.plan import ZERO, Plan, extract_plan
@@ -528,32 +528,36 @@ def _launch_rows(sc: Scenario, d: ModelData, plan: Plan, opts: SolveOptions, pla
 # ---------------------------------------------------------------------- writing
 
 
-def write_sensitivity(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``df`` as ``sensitivity.csv``: completely or not at all.
-
-    ``path`` is a folder (existing, or without a ``.csv`` suffix; the file is
-    ``path/sensitivity.csv``) or a ``.csv`` file name. The table is written to a
-    temporary file next to the target and renamed into place, so an interrupted
-    write leaves the old file (or none) and no temporary file behind.
-    Returns the path written.
-    """
+def sensitivity_path(path: str | os.PathLike) -> Path:
+    """The file ``path`` names: itself for a ``.csv`` name, else ``path/sensitivity.csv`` (a folder)."""
     target = Path(path)
     if target.is_dir() or target.suffix.lower() != ".csv":
         target = target / "sensitivity.csv"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            df.to_csv(f, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
+
+
+def write_sensitivity(df: pd.DataFrame, path: str | os.PathLike,
+                      inputs: Sequence[str | os.PathLike | None] = ()) -> Path:
+    """Write ``df`` as ``sensitivity.csv``: completely or not at all.
+
+    ``path`` is a folder (existing, or without a ``.csv`` suffix; the file is
+    ``path/sensitivity.csv``) or a ``.csv`` file name. It may not be or lie in
+    one of ``inputs`` (the scenario and plan folders read), nor replace a file
+    that is not a ``.csv`` (:func:`optsupply.files.guard_file`). The table is
+    written to a temporary file next to the target and renamed into place, so
+    an interrupted write leaves the old file (or none) and no temporary file
+    behind. Returns the path written.
+    """
+    target = guard_file(sensitivity_path(path), inputs=inputs)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            df.to_csv(f, index=False, lineterminator="\n")
+
+    return write_file(target, write)
 
 
 # ---------------------------------------------------------------------- command line
 
 
-__all__ = ["sensitivity", "write_sensitivity", "fixed_plan_model", "fix_plan", "plan_integers",
+__all__ = ["sensitivity", "write_sensitivity", "sensitivity_path", "fixed_plan_model", "fix_plan", "plan_integers",
            "relax_derived_bounds", "NoPlanError", "NOTES", "COLUMNS"]

@@ -89,6 +89,7 @@ import pandas as pd
 
 from optsupply import io as _io
 from optsupply.errors import OptsupplyError, Problem, ScenarioError, UsageError
+from optsupply.files import guard_folder, mark, read_marker, write_file
 from optsupply.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
 
 __all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "load_sweep", "sweep", "solve_variant",
@@ -861,11 +862,18 @@ def _safe_names(names: Sequence[str]) -> list[str]:
     return out
 
 
+def _make_out(out: Path) -> None:
+    """Create the sweep's folder with optsupply's marker, so that a later ``--force`` may write into it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if read_marker(out) is None:
+            mark(out, "whatif")
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {out}: {exc}") from None
+
+
 def _write_results(out: Path, table: pd.DataFrame) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".results.csv.{os.getpid()}.tmp"
-    table.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out / "results.csv")
+    write_file(out / "results.csv", lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
 
 
 def _to_frame(rows: list[dict[str, Any]], with_folder: bool) -> pd.DataFrame:
@@ -980,6 +988,9 @@ def sweep(scenario: Any, variants: Any, *, executor: Executor | None = None, wor
         solve_options["threads"] = 1
     task = task or solve_variant
     out_dir = Path(out) if out is not None else None
+    if out_dir is not None:  # never an input, the current folder or a folder optsupply did not write
+        out_dir = guard_folder(out_dir, kind="whatif", inputs=[sc.source], force=True, verb="write into it")
+        _make_out(out_dir)
     folders = _safe_names([v.name for v in vs]) if out_dir is not None else []
     if out_dir is not None and sc.source is not None:
         src = sc.source.resolve()
@@ -1203,7 +1214,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve (default: scenario's, else 300)")
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default: scenario's, else 0.005)")
     p.add_argument("--threads", type=int, metavar="N", help="HiGHS threads per solve (default 1)")
-    p.add_argument("--force", action="store_true", help="write into --out even if it exists and is not empty")
+    p.add_argument("--force", action="store_true", help="write into --out even if it is not empty (only a folder "
+                                                        "optsupply wrote; never an input or the current folder)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -1221,18 +1233,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
 
-def _check_out(out: Path, scenario: Path, force: bool) -> None:
-    src = scenario.resolve()
-    src_dir = src if src.is_dir() else src.parent
-    target = out.resolve()
-    if target == src_dir or src_dir in target.parents:
-        raise UsageError(f"--out {out} is inside the scenario folder {scenario}; write the results somewhere else")
-    if target in src_dir.parents and src.is_dir():
-        raise UsageError(f"--out {out} contains the scenario folder {scenario}; give a folder of its own")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not force:
-        raise UsageError(f"--out {out} exists and is not empty (use --force to write into it)")
-
-
 def _run(args: argparse.Namespace) -> int:
     from optsupply.scenario import Scenario
 
@@ -1247,7 +1247,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = Scenario.load(path)
     for w in scenario.warnings:
         print(w, file=sys.stderr)
-    _check_out(out, path, args.force)
+    guard_folder(out, kind="whatif", inputs=[path, args.sweep], force=args.force, verb="write into it")
     options = {"time_limit": args.time_limit, "mip_gap": args.gap, "threads": args.threads}
     options = {k: v for k, v in options.items() if v is not None}
     if args.sets:

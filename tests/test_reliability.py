@@ -211,13 +211,13 @@ def test_failed_rename_restores_the_old_folder(tmp_path: Path, monkeypatch: pyte
 
 def test_save_replaces_the_old_folder_completely(tiny_plan: ops.Plan, tmp_path: Path) -> None:
     target = tmp_path / "plan"
-    target.mkdir()
+    tiny_plan.save(target)
     (target / "stale.csv").write_text("x\n")
     with pytest.raises(UsageError):
         tiny_plan.save(target)
     tiny_plan.save(target, overwrite=True)
     assert sorted(f.name for f in target.iterdir()) == sorted(
-        ["kpis.json", *(f"{t}.csv" for t in tiny_plan.tables())])
+        [".optsupply", "kpis.json", *(f"{t}.csv" for t in tiny_plan.tables())])
     assert _leftovers(tmp_path) == []
     mode = stat.S_IMODE(target.stat().st_mode)
     umask = os.umask(0)
@@ -225,13 +225,21 @@ def test_save_replaces_the_old_folder_completely(tiny_plan: ops.Plan, tmp_path: 
     assert mode == 0o777 & ~umask  # not mkdtemp's private 0o700
 
 
-def test_save_over_a_file(tiny_plan: ops.Plan, tmp_path: Path) -> None:
+def test_save_never_replaces_a_file_or_a_foreign_folder(tiny_plan: ops.Plan, tmp_path: Path) -> None:
+    """overwrite=True replaces only a folder optsupply wrote: never a file, never someone else's folder."""
     target = tmp_path / "plan"
     target.write_text("not a folder")
-    with pytest.raises(UsageError):
-        tiny_plan.save(target)
-    tiny_plan.save(target, overwrite=True)
-    assert (target / "kpis.json").is_file()
+    for overwrite in (False, True):
+        with pytest.raises(UsageError, match="existing file"):
+            tiny_plan.save(target, overwrite=overwrite)
+    assert target.read_text() == "not a folder"
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    for overwrite in (False, True):
+        with pytest.raises(UsageError, match="not written by optsupply"):
+            tiny_plan.save(folder, overwrite=overwrite)
+    assert [f.name for f in folder.iterdir()] == ["notes.txt"]
 
 
 @pytest.fixture
@@ -275,35 +283,36 @@ def test_out_may_not_be_the_current_folder(scenario_dir: Path, tmp_path: Path, m
     assert "current folder" in capsys.readouterr().err
 
 
-def test_foreign_folder_needs_force_and_old_plan_is_replaced(scenario_dir: Path, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture) -> None:
+def test_foreign_folder_is_never_replaced_and_old_plan_is(scenario_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """Only folders optsupply wrote (its .optsupply marker) are replaced; a planner's folder or file never is."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert main(["solve", str(scenario_dir), "--out", str(out), "-q"]) == 2
-    assert "not a plan folder" in capsys.readouterr().err
-    assert (out / "notes.txt").read_text() == "mine"
-    # a stray kpis.json does not make a folder a plan
-    (out / "kpis.json").write_text("not json")
-    assert main(["solve", str(scenario_dir), "--out", str(out), "-q"]) == 2
-    # a folder with subfolders is not a plan folder either
+    # a folder that looks like a plan (kpis.json with a status) but has no marker is still someone else's
     (out / "kpis.json").write_text('{"status": "optimal"}')
-    (out / "sub").mkdir()
-    assert main(["solve", str(scenario_dir), "--out", str(out), "-q"]) == 2
+    for force in ([], ["--force"]):
+        assert main(["solve", str(scenario_dir), "--out", str(out), "-q", *force]) == 2
+        assert "not written by optsupply" in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "mine"
-    # --force replaces it
-    assert main(["solve", str(scenario_dir), "--out", str(out), "-q", "--force"]) == 0
-    assert not (out / "notes.txt").exists() and (out / "kpis.json").is_file()
-    # an old plan folder is replaced without --force
-    (out / "sensitivity.csv").write_text("x\n")
-    assert main(["solve", str(scenario_dir), "--out", str(out), "-q"]) == 0
-    assert not (out / "sensitivity.csv").exists()
-    # an empty folder is fine; an existing file needs --force
+    # a marker of another kind: replaced only with --force
+    other = tmp_path / "other"
+    generate("tiny", seed=1).save(other)
+    assert main(["solve", str(scenario_dir), "--out", str(other), "-q"]) == 2
+    assert "holds an optsupply scenario" in capsys.readouterr().err
+    assert main(["solve", str(scenario_dir), "--out", str(other), "-q", "--force"]) == 0
+    assert (other / "kpis.json").is_file() and not (other / "scenario.toml").exists()
+    # an old plan folder is replaced without --force, completely
+    (other / "sensitivity.csv").write_text("x\n")
+    assert main(["solve", str(scenario_dir), "--out", str(other), "-q"]) == 0
+    assert not (other / "sensitivity.csv").exists()
+    # an empty folder is fine; an existing file is never replaced by a plan folder
     (tmp_path / "empty").mkdir()
     assert main(["solve", str(scenario_dir), "--out", str(tmp_path / "empty"), "-q"]) == 0
     (tmp_path / "file").write_text("x")
-    assert main(["solve", str(scenario_dir), "--out", str(tmp_path / "file"), "-q"]) == 2
-    assert main(["solve", str(scenario_dir), "--out", str(tmp_path / "file"), "-q", "--force"]) == 0
+    for force in ([], ["--force"]):
+        assert main(["solve", str(scenario_dir), "--out", str(tmp_path / "file"), "-q", *force]) == 2
+    assert (tmp_path / "file").read_text() == "x"
     capsys.readouterr()
     assert _leftovers(tmp_path) == []
 

@@ -72,8 +72,9 @@ def test_save_refuses_to_overwrite_and_writes_nothing_on_failure(tmp_path: Path,
     target = tmp_path / "out"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
-    with pytest.raises(ops.UsageError, match="not empty"):
-        sc.save(target)
+    for overwrite in (False, True):  # a folder optsupply did not write is never replaced
+        with pytest.raises(ops.UsageError, match="not written by optsupply"):
+            sc.save(target, overwrite=overwrite)
     assert (target / "keep.txt").read_text() == "mine"
 
     def broken(self: ops.Scenario, folder: Path) -> None:

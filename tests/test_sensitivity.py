@@ -384,12 +384,17 @@ def test_write_sensitivity_is_complete_or_nothing(tiny: tuple, tmp_path: Path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sensitivity.csv", "x.csv"]
 
 
-def test_command_line(tiny: tuple, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_command_line(tiny: tuple, tmp_path: Path, capsys: pytest.CaptureFixture,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
     sc, plan, df = tiny
     plan.save(tmp_path / "plan")
+    before = {f.name: f.read_bytes() for f in (tmp_path / "plan").iterdir()}
+    monkeypatch.chdir(tmp_path)
     assert main(["sensitivity", str(INSTANCES / "tiny"), "--plan", str(tmp_path / "plan"),
                  "--no-launch-earlier", "--threads", "1"]) == 0
-    written = pd.read_csv(tmp_path / "plan" / "sensitivity.csv")
+    # the default file sits in the current folder, named after the plan; the plan folder read is untouched
+    assert {f.name: f.read_bytes() for f in (tmp_path / "plan").iterdir()} == before
+    written = pd.read_csv(tmp_path / "plan-sensitivity.csv")
     assert len(written) == len(df) - (df["kind"] == "launch_earlier").sum()
     out = capsys.readouterr().out
     assert "featured_slot" in out and "marginal values around the chosen integer plan" in out.lower()

@@ -302,7 +302,7 @@ def test_sweep_thread_and_process_pools_match_cold_solves(tiny: ops.Scenario, or
     assert_matches_oracle(procs, oracle)
     check_plans(tiny, tmp_path / "procs", procs)
     assert sorted(p.name for p in (tmp_path / "procs").iterdir()) == \
-        ["P2_dearer", "base", "costly_lanes", "results.csv", "slow_P2"]
+        [".optsupply", "P2_dearer", "base", "costly_lanes", "results.csv", "slow_P2"]
 
 
 def test_all_invalid_is_still_a_table(tiny: ops.Scenario) -> None:
@@ -413,7 +413,7 @@ def test_cli_set_prints_side_by_side_and_writes_both_plans(tiny: ops.Scenario, o
     assert f"{base:,.2f}" in profit_line and f"{var:,.2f}" in profit_line
     assert f"{var - base:+,.2f} ({(var - base) / base:+.1%})" in profit_line
     assert any(ln.startswith("launches") for ln in text.splitlines())
-    assert sorted(p.name for p in out.iterdir()) == ["base", "results.csv", "variant"]
+    assert sorted(p.name for p in out.iterdir()) == [".optsupply", "base", "results.csv", "variant"]
     assert check_plan(tiny.with_changes({"products.price": {"P2": "*1.2"}}), ops.Plan.load(out / "variant")) == []
     # a second run refuses the non-empty folder unless --force
     assert whatif(str(TINY), "--set", "products.price[P2]=*1.2", "--out", str(out), "-q") == 2
@@ -426,7 +426,7 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     assert whatif(str(TINY), "--set", "products.launch_earliest[P2]=9", "--out", str(tmp_path / "b")) == 2
     assert "products.csv, row 3, column launch_earliest" in capsys.readouterr().err
     assert whatif(str(TINY), "--set", "products.price[P2]=3", "--out", str(TINY)) == 2
-    assert "inside the scenario folder" in capsys.readouterr().err
+    assert "is the input" in capsys.readouterr().err
     assert whatif(str(TINY), "--sweep", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "c")) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

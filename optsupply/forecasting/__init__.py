@@ -45,8 +45,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from optsupply.errors import UsageError
-from optsupply.files import write_folder
+from optsupply.files import guard_folder, write_folder
 from optsupply.io import FIRST_DATA_ROW
 
 logger = logging.getLogger(__name__)
@@ -122,19 +121,13 @@ class Forecast:
         """Write the forecast scenario (a complete scenario folder) plus ``forecast/`` reports.
 
         The folder is written completely or not at all. It may not be the
-        folder the scenario was loaded from; an existing folder is replaced
-        only with ``force=True``.
+        folder the scenario was loaded from, lie inside it or contain it; an
+        existing folder is replaced only with ``force=True`` and only when
+        optsupply wrote it (:func:`optsupply.files.guard_folder`).
         """
-        target = Path(path)
         source = getattr(self.scenario, "source", None)
-        if source is not None:
-            src = Path(source).resolve()
-            src_dir = src if src.is_dir() else src.parent
-            if target.resolve() == src_dir or src_dir in target.resolve().parents:
-                raise UsageError(f"{target} is the scenario's own folder (or inside it); forecasts never "
-                                 "overwrite the planner's files: write them to a new folder")
-        if target.exists() and (target.is_file() or any(target.iterdir())) and not force:
-            raise UsageError(f"{target} already exists and is not empty (use --force / force=True to replace it)")
+        target = guard_folder(path, kind="forecast", inputs=[source] if source is not None else [], force=force,
+                              what="forecast folder")
 
         def write(tmp: Path) -> None:
             self.scenario._write_folder(tmp)
@@ -143,7 +136,7 @@ class Forecast:
             for attr, name in REPORT_FILES.items():
                 getattr(self, attr).to_csv(rep / name, index=False, lineterminator="\n")
 
-        return write_folder(target, write)
+        return write_folder(target, write, kind="forecast")
 
 
 def forecast(scenario, *, season_length: int | None = None, backtest: bool = True,
