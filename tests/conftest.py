@@ -6,6 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Every property test draws the same examples on every run (a failure in CI replays anywhere) and prints
+# the blob that reproduces it; tests may raise max_examples but keep these.
+settings.register_profile("optsupply", derandomize=True, print_blob=True, deadline=None)
+settings.load_profile("optsupply")
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"

@@ -99,7 +99,8 @@ def test_every_family_builds_at_its_smallest_size(spec: suite.Spec) -> None:
 @pytest.mark.skipif(not suite.solve_accepts_method(), reason="optsupply.optimize.solve has no method argument")
 def test_method_is_passed_to_solve() -> None:
     """--method decompose: one timed call of optsupply.optimize.solve(method=...), checked like any plan."""
-    row = suite.run_spec(suite.instance("ww_example_3_9"), suite.Options(time_limit=10, method="decompose"))
+    # a generous limit: the run ends by optimality (well under a second), so a busy machine cannot change it
+    row = suite.run_spec(suite.instance("ww_example_3_9"), suite.Options(time_limit=600, method="decompose"))
     assert row["status"] == "optimal", row["message"]
     assert row["method"] == "decompose"
     assert row["solve_wall_s"] > 0 and row["build_wall_s"] is None and row["columns"] is None
@@ -125,7 +126,7 @@ def test_an_overrunning_spec_is_killed() -> None:
     row = suite.run_in_child(suite.generated("tiny", 1), suite.Options(time_limit=5, phase_timeout=0.2), poll=0.05)
     assert row["status"] == "error"
     assert row["message"].startswith("killed: phase")
-    assert row["process_wall_s"] < 10
+    assert row["failed_phase"] and row["solve_wall_s"] is None  # it never reached the solve
 
 
 def test_a_spec_over_the_memory_limit_is_killed() -> None:
@@ -136,7 +137,7 @@ def test_a_spec_over_the_memory_limit_is_killed() -> None:
 
 def test_cli_bench_runs_tiny_and_a_refdata_instance(tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    code = cli_main(["bench", "--sizes", "tiny", "--instances", "ww_example_3_9", "--time-limit", "10",
+    code = cli_main(["bench", "--sizes", "tiny", "--instances", "ww_example_3_9", "--time-limit", "600",
                      "--out", str(out), "-q"])
     assert code == 0
     with open(out / "bench.csv", newline="", encoding="utf-8") as f:
@@ -145,14 +146,14 @@ def test_cli_bench_runs_tiny_and_a_refdata_instance(tmp_path: Path) -> None:
         rows = list(reader)
     assert [r["spec"] for r in rows] == ["tiny-s1", "instances/ww_example_3_9"]
     for r in rows:
-        assert r["status"] in ("optimal", "time_limit"), r["message"]
+        assert r["status"] == "optimal", r["message"]  # both solve in well under a second
         for phase in TIMED:
             assert float(r[f"{phase}_wall_s"]) > 0, phase
             assert float(r[f"{phase}_cpu_s"]) >= 0, phase
         assert float(r["peak_rss_mb"]) >= float(r["import_rss_mb"]) > 0
         assert int(r["columns"]) > 0 and int(r["nonzeros"]) > 0
         assert int(r["violations"]) == 0
-        assert r["highs_version"] and r["threads"] == "1" and float(r["time_limit"]) == 10
+        assert r["highs_version"] and r["threads"] == "1" and float(r["time_limit"]) == 600
         profit, siloed = float(r["profit"]), float(r["siloed_profit"])
         assert float(r["uplift"]) == pytest.approx(profit - siloed)
         assert float(r["uplift_pct"]) == pytest.approx(100 * (profit - siloed) / abs(siloed))

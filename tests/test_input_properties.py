@@ -49,9 +49,9 @@ from optsupply.schema import H_LAST, SETTINGS, TABLE_BY_NAME, TABLES
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
 
-settings.register_profile("input-default", max_examples=25, deadline=None, derandomize=False,
+settings.register_profile("input-default", max_examples=25, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("input-slow", max_examples=400, deadline=None,
+settings.register_profile("input-slow", max_examples=400, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DEFAULT = settings.get_profile("input-default")
 SLOW = settings.get_profile("input-slow")
