@@ -126,3 +126,10 @@ class ScenarioError(OptsupplyError):
 
 class UsageError(OptsupplyError):
     """A call or command line that cannot be carried out as given."""
+
+
+class TimeLimitSpent(OptsupplyError):
+    """The time limit of a solve ran out before HiGHS was started (while the model was built or transferred).
+
+    ``str(exc)`` says where; the solve then reports status ``time_limit`` without a plan.
+    """

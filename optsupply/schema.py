@@ -300,9 +300,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("advertising.pwl_tolerance", "float", "max error of the piecewise-linear response, as a share of max_uplift",
             default=0.005, lower=0.0, upper=1.0, lower_open=True, upper_open=True),
     Setting("solver.time_limit", "float", "solver time limit in seconds", default=300.0, lower=0.0, lower_open=True),
-    Setting("solver.mip_gap", "float", "relative MIP gap", default=0.005, lower=0.0),
-    Setting("solver.threads", "int", "solver threads (0 = HiGHS default)", default=0, lower=0),
-    Setting("solver.seed", "int", "solver random seed", default=0, lower=0),
+    Setting("solver.mip_gap", "float", "relative MIP gap", default=0.005, lower=0.0, upper=1.0),
+    Setting("solver.threads", "int", "solver threads (0 = HiGHS default; more than the cores available are "
+            "capped at the cores, with a note)", default=0, lower=0),
+    Setting("solver.seed", "int", "solver random seed", default=0, lower=0, upper=2**31 - 1),
 )
 
 SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -112,6 +112,18 @@ def _check_dates(settings: dict[str, Any], lines: dict[str, int], file: str, rep
         settings["horizon.start"] = None
 
 
+def setting_problem(key: str, value: Any) -> tuple[Any, str | None]:
+    """``(typed value, None)`` when ``value`` is allowed for the setting ``key``, else ``(default, what is wrong)``.
+
+    The rule of scenario.toml (:data:`optsupply.schema.SETTINGS`), for values given
+    elsewhere: the command line's ``--time-limit``, ``--gap``, ``--threads`` and
+    ``--seed``, and :class:`optsupply.solver.SolveOptions`.
+    """
+    report = Report()
+    typed = _check_setting(SETTING_BY_KEY[key], value, None, "value", report)
+    return typed, (report.problems[0].message if report.problems else None)
+
+
 def _check_setting(spec: Setting, value: Any, line: int | None, file: str, report: Report) -> Any:
     if spec.dtype == "str":
         if not isinstance(value, (str, _dt.date)):
