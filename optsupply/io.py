@@ -75,6 +75,10 @@ MISSING_COLUMN = "required column is missing"  # start of the message for a requ
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _NAN = {"nan", "na", "n/a", "null", "none"}
+#: texts that pandas (``read_csv``'s default ``na_values``) reads as a missing value: an id spelled so would be
+#: lost when a plan or a scenario is read back, so ids may not be spelled so (nor as any case of ``_NAN``)
+READ_AS_MISSING = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 MB = 1_000_000  # bytes in a megabyte, as Limits.max_file_mb counts them
 ENV_MAX_FILE_MB = "OPTSUPPLY_MAX_FILE_MB"
 ENV_MAX_ROWS = "OPTSUPPLY_MAX_ROWS"
@@ -483,9 +487,31 @@ def _text_table(records: list[list[str]], label: str, report: Report) -> pd.Data
     return pd.DataFrame(columns, index=pd.Index(np.asarray(index, dtype=np.int64)), dtype=object)
 
 
+def deepest_line(text: str) -> int:
+    """The 1-based line on which brackets and braces are nested deepest (strings are not told apart)."""
+    depth = best = 0
+    line = best_line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best, best_line = depth, line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            line += 1
+    return best_line
+
+
+TOO_DEEP = "values are nested too deeply (arrays or tables within one another, hundreds of levels) to be read"
+
+
 def _parse_toml(raw: RawScenario, text: str, report: Report) -> None:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        report.add(SCENARIO_FILE, deepest_line(text), None, f"{TOO_DEEP}: a setting is a single value")
+        return
     except ValueError as exc:
         if not isinstance(exc, tomllib.TOMLDecodeError):  # a whole number too long for Python to read
             m = re.search(r"[0-9a-fA-F_]{4000,}", text)
@@ -503,13 +529,18 @@ def _parse_toml(raw: RawScenario, text: str, report: Report) -> None:
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, in the order of the document (without recursion: any depth)."""
     out: dict[str, Any] = {}
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
+    stack: list[tuple[str, Iterable]] = [(prefix, iter(data.items()))]
+    while stack:
+        base, items = stack[-1]
+        for k, v in items:
+            if isinstance(v, dict):
+                stack.append((f"{base}{k}.", iter(v.items())))
+                break
+            out[f"{base}{k}"] = v
         else:
-            out[key] = v
+            stack.pop()
     return out
 
 
@@ -903,6 +934,7 @@ def _coerce_column(col: Column, cells: np.ndarray, rows: np.ndarray, label: str,
     """
     if col.dtype == "str" and not col.choices:
         blank = cells == ""
+        _missing_ids(col, cells, rows, label, report)
         if not blank.any():
             return cells
         if col.required:
@@ -943,6 +975,20 @@ def _coerce_column(col: Column, cells: np.ndarray, rows: np.ndarray, label: str,
             k = codes[i]
             report.add(label, int(rows[i]), col.name, _cell_message(col, kinds[k], texts[k]))
     return values[codes]
+
+
+def _missing_ids(col: Column, cells: np.ndarray, rows: np.ndarray, label: str, report: Report) -> None:
+    """Report every id (a text column without choices) that reads back as a missing value (``NaN``, ``NA``, ...)."""
+    if not len(cells):
+        return
+    texts = pd.Series(cells, dtype=object)
+    uniques = texts.drop_duplicates()
+    bad = {t for t in uniques if isinstance(t, str) and t and (t in READ_AS_MISSING or t.lower() in _NAN)}
+    if not bad:
+        return
+    for i in np.flatnonzero(texts.isin(bad).to_numpy()):
+        report.add(label, int(rows[i]), col.name, f"'{cells[i]}' cannot be an id: it reads back as a missing value "
+                   "(pandas and spreadsheets read NaN, NA, N/A, null, None and #N/A as blank); give another id")
 
 
 def _parse_numbers(texts: list[str], whole: bool) -> tuple[np.ndarray, np.ndarray]:

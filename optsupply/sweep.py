@@ -543,6 +543,8 @@ def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]]
     file = path.name
     try:
         doc = tomllib.loads(text)
+    except RecursionError:
+        return [], [Problem(file, _io.deepest_line(text), None, _io.TOO_DEEP)]
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) if m else (len(text.splitlines()) + 1 if "end of document" in str(exc) else None)
@@ -633,14 +635,7 @@ def _set_items(sets: Any) -> Iterable[tuple[Any, Any, bool]]:
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"advertising": {"total_budget": x}}`` (TOML dotted keys) → ``{"advertising.total_budget": x}``."""
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        key = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
+    return _io._flatten(dict(table), f"{prefix}." if prefix else "")
 
 
 def _grid(grid: Any, file: str, lines: list[str], max_variants: int,
