@@ -297,8 +297,10 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
     version = ".".join(str(x) for x in solver.version())
     start = time.perf_counter()
     overrides: dict[str, Any] = {}
+    kwargs = solve_options(opts)
     with _ctrl_c_stops(solver):
         if deadline is not None:
+            solver.config.tee = kwargs["tee"]  # what HiGHS says during the transfer (its banner) goes to the log too
             for where in ("while building the model", "while transferring the model to HiGHS"):
                 left = deadline - time.perf_counter()
                 if left <= 0:
@@ -309,7 +311,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
                 if where.startswith("while building"):
                     lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
             overrides["time_limit"] = left
-        results = solver.solve(m, **solve_options(opts, **overrides))
+        results = solver.solve(m, **{**kwargs, **overrides})
     interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
     if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:

@@ -55,10 +55,12 @@ def check_model_size(scenario: Scenario, d: ModelData, limits: Limits | None = N
     limits = limits if limits is not None else getattr(scenario, "limits", None) or Limits()
     n = estimated_columns(d)
     if n > limits.max_model_columns:
-        gb, minutes = n * BYTES_PER_COLUMN / 1e9, n * SECONDS_PER_COLUMN / 60
+        gb, seconds = n * BYTES_PER_COLUMN / 1e9, n * SECONDS_PER_COLUMN
+        cost = (f"about {gb:,.1f} GB and {seconds / 60:,.0f} min to build" if seconds >= 60
+                else f"about {gb * 1000:,.0f} MB and {seconds:.0f} s to build")
         raise ModelError(over_limit(
-            f"the model of {scenario.name!r} would have about {n:,} columns (variables; about {gb:,.1f} GB and "
-            f"{minutes:,.0f} min to build), from {len(d.products)} products, {len(d.warehouses)} warehouses, "
+            f"the model of {scenario.name!r} would have about {n:,} columns (variables; {cost}), "
+            f"from {len(d.products)} products, {len(d.warehouses)} warehouses, "
             f"{len(d.regions)} regions and {d.H} periods", limits.max_model_columns, "max_model_columns",
             ENV_MAX_MODEL_COLUMNS) + "; plan fewer periods or products, or use --method decompose")
     return n
