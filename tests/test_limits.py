@@ -186,6 +186,15 @@ def test_many_unknown_columns_are_one_warning_past_twenty(sc: Path) -> None:
     assert code == 0 and len(text.splitlines()) < 30
 
 
+def test_many_unknown_settings_are_one_warning_past_twenty(sc: Path) -> None:
+    with open(sc / "scenario.toml", "a") as f:
+        f.write("\n[extra]\n" + "".join(f"k{i} = {i}\n" for i in range(5000)))
+    report = ops.validate(sc)
+    assert report.ok and len(report.warnings) == 21
+    assert str(report.warnings[-1]) == "warning: scenario.toml: 4,980 more unknown settings (extra.k20, extra.k21, " \
+                                       "extra.k22, ...), ignored"
+
+
 # ------------------------------------------------------------------------------------------- horizon and model size
 
 
