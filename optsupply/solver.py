@@ -296,22 +296,25 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
     version = ".".join(str(x) for x in solver.version())
     start = time.perf_counter()
-    overrides: dict[str, Any] = {}
     kwargs = solve_options(opts)
+
+    def spent(where: str) -> SolveResult:
+        limit = "the time limit" if opts.time_limit is None else f"the time limit of {opts.time_limit:g} s"
+        return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - start, "time_limit", version,
+                           message=f"{limit} ran out {where}, before HiGHS could start: give more time "
+                                   "(--time-limit) or plan a smaller scenario")
+
     with _ctrl_c_stops(solver):
         if deadline is not None:
+            if time.perf_counter() >= deadline:
+                return spent("while building the model")
             solver.config.tee = kwargs["tee"]  # what HiGHS says during the transfer (its banner) goes to the log too
-            for where in ("while building the model", "while transferring the model to HiGHS"):
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - start, "time_limit",
-                                       version, message=f"the time limit of {opts.time_limit:g} s ran out {where}, "
-                                       "before HiGHS could start: give more time (--time-limit) or plan a smaller "
-                                       "scenario")
-                if where.startswith("while building"):
-                    lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
-            overrides["time_limit"] = left
-        results = solver.solve(m, **{**kwargs, **overrides})
+            lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return spent("while transferring the model to HiGHS")
+            kwargs["time_limit"] = left
+        results = solver.solve(m, **kwargs)
     interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
     if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:
