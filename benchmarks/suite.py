@@ -888,6 +888,9 @@ def command_text(args: argparse.Namespace, prog: str = "optsupply bench") -> str
 
 def run_from_args(args: argparse.Namespace, prog: str = "optsupply bench") -> int:
     """The ``optsupply bench`` / ``python -m benchmarks`` command: 0 when every spec ran, 1 when one failed."""
+    from optsupply.cli import check_solver_args
+
+    check_solver_args(args)
     specs = select_specs(args.sizes, args.seeds, args.instances)
     if args.list:
         for s in specs:

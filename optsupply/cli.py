@@ -39,8 +39,31 @@ examples:
 
 A scenario is a folder with scenario.toml and CSV tables, or one .xlsx
 workbook; see the README's format reference.
-exit codes: 0 ok, 1 no plan, 2 bad input or usage
+exit codes: 0 ok, 1 no plan, 2 bad input or usage, 130 interrupted by Ctrl-C before
+  a result (during a solve, Ctrl-C stops HiGHS and keeps its best plan: exit 0)
 """
+
+#: command-line options checked by the rule of a scenario.toml [solver] setting (optsupply.validate.setting_problem)
+SOLVER_OPTIONS = {"time_limit": ("--time-limit", "solver.time_limit"),
+                  "resolve_time_limit": ("--resolve-time-limit", "solver.time_limit"),
+                  "gap": ("--gap", "solver.mip_gap"), "threads": ("--threads", "solver.threads"),
+                  "seed": ("--seed", "solver.seed")}
+SOLVER_COMMANDS = ("solve", "whatif", "sensitivity", "bench")  # the commands whose options above go to HiGHS
+
+
+def check_solver_args(args: argparse.Namespace) -> None:
+    """Refuse (:class:`UsageError`, every problem in one line) solver options that scenario.toml would refuse."""
+    from optsupply.validate import setting_problem
+
+    problems = []
+    for dest, (flag, key) in SOLVER_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            problem = setting_problem(key, value)[1]
+            if problem:
+                problems.append(f"{flag} {value:g}: {problem}")
+    if problems:
+        raise UsageError("; ".join(problems))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -363,6 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.command in SOLVER_COMMANDS:
+            check_solver_args(args)
         return func(args)
     except ScenarioError as exc:
         print(exc.report.format(), file=sys.stderr)
@@ -370,8 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OptsupplyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # outside a solve (during one, Ctrl-C stops HiGHS and the plan is kept)
+        print("interrupted (Ctrl-C)", file=sys.stderr)
         return 130
     except Exception as exc:  # never show a planner a traceback unless asked
         if args.debug:

@@ -429,10 +429,30 @@ def load_plan(path: str | os.PathLike) -> Plan:
         raise UsageError(f"{path} is not a plan folder (no such folder)")
     if not (folder / "kpis.json").is_file():
         raise UsageError(f"{path} is not a plan folder (it has no kpis.json; write one with `optsupply solve`)")
+    _check_kpis(folder / "kpis.json")
     try:
         return plan_cls.load(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the plan ({type(exc).__name__}: {exc})") from None
+
+
+def _check_kpis(path: Path) -> None:
+    """:class:`UsageError` naming ``path`` unless it is a JSON object (KPI name -> value) that can be read."""
+    import json
+
+    try:
+        kpis = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise UsageError(f"{path}: values are nested too deeply (hundreds of levels) to be read; kpis.json is an "
+                         "object of KPI names and values, as `optsupply solve` writes it") from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise UsageError(f"{path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(kpis, dict):
+        kind = {list: "a list", str: "a text", bool: "true or false", type(None): "null"}.get(type(kpis), "a number")
+        raise UsageError(f"{path}: is {kind}, not an object of KPI names and values (as `optsupply solve` writes it)")
+    costs = kpis.get("costs")
+    if costs is not None and not isinstance(costs, dict):
+        raise UsageError(f"{path}: 'costs' must be an object of cost names and amounts")
 
 
 def _unique(names: Sequence[str]) -> list[str]:

@@ -137,3 +137,10 @@ class WriteError(OptsupplyError, OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+
+class TimeLimitSpent(OptsupplyError):
+    """The time limit of a solve ran out before HiGHS was started (while the model was built or transferred).
+
+    ``str(exc)`` says where; the solve then reports status ``time_limit`` without a plan.
+    """

@@ -69,14 +69,23 @@ from optsupply.schema import (
 )
 
 FIRST_DATA_ROW = 2  # the header is spreadsheet row 1
+MAX_UNKNOWN_COLUMNS = 20  # unknown columns of a table warned about one by one; the rest get one warning
 MAX_WHOLE = 2**53  # whole numbers beyond this cannot be held exactly
 MISSING_COLUMN = "required column is missing"  # start of the message for a required column absent from a header
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _NAN = {"nan", "na", "n/a", "null", "none"}
+#: texts that pandas (``read_csv``'s default ``na_values``) reads as a missing value: an id spelled so would be
+#: lost when a plan or a scenario is read back, so ids may not be spelled so (nor as any case of ``_NAN``)
+READ_AS_MISSING = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 MB = 1_000_000  # bytes in a megabyte, as Limits.max_file_mb counts them
 ENV_MAX_FILE_MB = "OPTSUPPLY_MAX_FILE_MB"
 ENV_MAX_ROWS = "OPTSUPPLY_MAX_ROWS"
+ENV_MAX_COLUMNS = "OPTSUPPLY_MAX_COLUMNS"
+ENV_MAX_PERIODS = "OPTSUPPLY_MAX_PERIODS"
+ENV_MAX_MODEL_COLUMNS = "OPTSUPPLY_MAX_MODEL_COLUMNS"
+ENV_MAX_VARIANTS = "OPTSUPPLY_MAX_VARIANTS"
 
 
 def _env_number(name: str, default: float, whole: bool) -> Any:
@@ -95,7 +104,7 @@ def _env_number(name: str, default: float, whole: bool) -> Any:
 
 @dataclass(frozen=True)
 class Limits:
-    """How large a scenario may be; checked while it is read, before the data is parsed.
+    """How large a scenario, its model and a sweep may be; checked before the work that they bound.
 
     Each limit defaults to the environment variable named below when it is set
     (so the command line can be configured), else to the built-in default.
@@ -109,19 +118,41 @@ class Limits:
     max_rows : int
         Most rows of one table (data rows below the header, blank ones
         included). ``OPTSUPPLY_MAX_ROWS``, default 5,000,000.
+    max_columns : int
+        Most columns of one table: the fields of a CSV header, the used range
+        of a workbook sheet (a sheet with a cell beyond it is refused before
+        its rows are read). ``OPTSUPPLY_MAX_COLUMNS``, default 1,000.
+    max_periods : int
+        Longest horizon (``horizon.periods``) and longest ``forecast``
+        season. ``OPTSUPPLY_MAX_PERIODS``, default 1,000.
+    max_model_columns : int
+        Most model columns (variables), as estimated from the prepared data
+        before the model is built; a larger model is refused. About 4.6 KB of
+        memory and 200 µs of build and transfer each.
+        ``OPTSUPPLY_MAX_MODEL_COLUMNS``, default 3,000,000.
+    max_variants : int
+        Most variants of one ``whatif --sweep`` (a ``[grid]`` is counted
+        before it is expanded). ``OPTSUPPLY_MAX_VARIANTS``, default 10,000.
 
     >>> Scenario.load("big", limits=Limits(max_file_mb=2000, max_rows=20_000_000))
     """
 
     max_file_mb: float = field(default_factory=lambda: _env_number(ENV_MAX_FILE_MB, 500.0, whole=False))
     max_rows: int = field(default_factory=lambda: _env_number(ENV_MAX_ROWS, 5_000_000, whole=True))
+    max_columns: int = field(default_factory=lambda: _env_number(ENV_MAX_COLUMNS, 1_000, whole=True))
+    max_periods: int = field(default_factory=lambda: _env_number(ENV_MAX_PERIODS, 1_000, whole=True))
+    max_model_columns: int = field(default_factory=lambda: _env_number(ENV_MAX_MODEL_COLUMNS, 3_000_000, whole=True))
+    max_variants: int = field(default_factory=lambda: _env_number(ENV_MAX_VARIANTS, 10_000, whole=True))
 
     def __post_init__(self) -> None:
-        size, rows = self.max_file_mb, self.max_rows
+        size = self.max_file_mb
         if isinstance(size, bool) or not isinstance(size, numbers.Real) or not size > 0:
             raise UsageError(f"Limits(max_file_mb={size!r}): give a positive number of megabytes")
-        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
-            raise UsageError(f"Limits(max_rows={rows!r}): give a positive whole number of rows")
+        for name, what in (("max_rows", "rows"), ("max_columns", "columns"), ("max_periods", "periods"),
+                           ("max_model_columns", "model columns"), ("max_variants", "variants")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise UsageError(f"Limits({name}={value!r}): give a positive whole number of {what}")
 
     @property
     def max_bytes(self) -> float:
@@ -134,6 +165,21 @@ class Limits:
         shown = f"{size / MB:,.1f} MB" if size >= MB // 10 else f"{size:,} bytes"
         return (f"{what} {shown}, more than the limit of {self.max_file_mb:g} MB "
                 f"(raise it with {ENV_MAX_FILE_MB} or Limits(max_file_mb=...))")
+
+
+def over_limit(what: str, limit: int, name: str, env: str) -> str:
+    """``what``, then the limit and how to raise it: the end of every message about a limit of :class:`Limits`."""
+    return f"{what}, more than the limit of {limit:,} (raise it with {env} or Limits({name}=...))"
+
+
+def too_many_columns(columns: int, max_columns: int) -> str:
+    """The message for a table (or sheet) with ``columns`` columns, more than ``max_columns``."""
+    return over_limit(f"has {columns:,} columns", max_columns, "max_columns", ENV_MAX_COLUMNS)
+
+
+def too_many_periods(periods: int, max_periods: int) -> str:
+    """The message for a horizon (or season) of ``periods`` periods, more than ``max_periods``."""
+    return over_limit(f"{periods:,} periods", max_periods, "max_periods", ENV_MAX_PERIODS)
 
 
 def too_many_rows(max_rows: int) -> str:
@@ -273,7 +319,12 @@ def _read_csv(path: Path, label: str, report: Report, raw: RawScenario) -> pd.Da
     text = _read_text(path, label, report, raw)
     if text is None:
         return None
-    max_rows = raw.limits.max_rows
+    max_rows, max_columns = raw.limits.max_rows, raw.limits.max_columns
+    if text.count(",", 0, text.find("\n") if "\n" in text else len(text)) >= max_columns:
+        header = next(csv.reader([text.partition("\n")[0]], skipinitialspace=True), [])
+        if len(header) > max_columns:
+            report.add(label, 1, None, too_many_columns(len(header), max_columns))
+            return None
     if text.count("\n") > max_rows:  # maybe too many rows (a row ends with a line end): count the records
         return _csv_text_table(text, label, report, max_rows)
     fast = _fast_text_table(text)
@@ -436,9 +487,31 @@ def _text_table(records: list[list[str]], label: str, report: Report) -> pd.Data
     return pd.DataFrame(columns, index=pd.Index(np.asarray(index, dtype=np.int64)), dtype=object)
 
 
+def deepest_line(text: str) -> int:
+    """The 1-based line on which brackets and braces are nested deepest (strings are not told apart)."""
+    depth = best = 0
+    line = best_line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best, best_line = depth, line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            line += 1
+    return best_line
+
+
+TOO_DEEP = "values are nested too deeply (arrays or tables within one another, hundreds of levels) to be read"
+
+
 def _parse_toml(raw: RawScenario, text: str, report: Report) -> None:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        report.add(SCENARIO_FILE, deepest_line(text), None, f"{TOO_DEEP}: a setting is a single value")
+        return
     except ValueError as exc:
         if not isinstance(exc, tomllib.TOMLDecodeError):  # a whole number too long for Python to read
             m = re.search(r"[0-9a-fA-F_]{4000,}", text)
@@ -456,13 +529,18 @@ def _parse_toml(raw: RawScenario, text: str, report: Report) -> None:
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, in the order of the document (without recursion: any depth)."""
     out: dict[str, Any] = {}
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
+    stack: list[tuple[str, Iterable]] = [(prefix, iter(data.items()))]
+    while stack:
+        base, items = stack[-1]
+        for k, v in items:
+            if isinstance(v, dict):
+                stack.append((f"{base}{k}.", iter(v.items())))
+                break
+            out[f"{base}{k}"] = v
         else:
-            out[key] = v
+            stack.pop()
     return out
 
 
@@ -531,6 +609,11 @@ def _read_workbook(raw: RawScenario, report: Report) -> None:
         if sheet in book.too_long:
             report.add(label, None, None, too_many_rows(raw.limits.max_rows))
             return None
+        if sheet in book.too_wide:
+            row, width = book.too_wide[sheet]
+            report.add(label, row, None, f"the sheet's used range reaches cell {_column_letter(width - 1)}{row}: it "
+                       + too_many_columns(width, raw.limits.max_columns) + "; delete the cells beyond the table")
+            return None
         _formula_problems(label, sheets[sheet], book.formulas.get(sheet, {}), report)
         return _text_table(sheets[sheet], label, report)
 
@@ -558,6 +641,7 @@ class _WorkbookTooLarge(Exception):
 class _Workbook:
     records: dict[str, list[list[str]]]  # sheet -> records of cell text, record i = sheet row i + 1
     too_long: set[str]  # sheets with more rows than the limit (their records are cut)
+    too_wide: dict[str, tuple[int, int]]  # sheets with a cell beyond the column limit: (its row, its column count)
     formulas: dict[str, dict[tuple[int, int], tuple[str, bool]]]  # sheet -> (row, 0-based column) -> (formula, has a value)
 
 
@@ -588,9 +672,13 @@ def _has_formulas(path: Path, limits: Limits) -> bool:
 def _workbook_sheets(path: Path, limits: Limits | None = None) -> _Workbook:
     """Every worksheet as records of cell text, the first record being sheet row 1.
 
-    Formulas are never computed: a formula cell reads as the value Excel saved
-    with it (openpyxl's ``data_only``), and the formulas of the sheets that
-    are read are collected so that they can be reported.
+    Sheets are streamed row by row (openpyxl's read-only mode), and a sheet
+    whose used range goes beyond the row or column limit is refused as soon as
+    the row that does so is reached, before it is turned into a table: a cell
+    far away (``XFD1048576``) costs nothing. Formulas are never computed: a
+    formula cell reads as the value Excel saved with it (openpyxl's
+    ``data_only``), and the formulas of the sheets that are read are collected
+    so that they can be reported.
     """
     import openpyxl  # only needed for workbooks
 
@@ -605,32 +693,38 @@ def _workbook_sheets(path: Path, limits: Limits | None = None) -> _Workbook:
                 for ws in wb.worksheets:
                     if ws.title in wanted:
                         ws.reset_dimensions()
-                        formulas[ws.title] = _sheet_formulas(ws, limits.max_rows + 1)
+                        formulas[ws.title] = _sheet_formulas(ws, limits.max_rows + 1, limits.max_columns)
             finally:
                 wb.close()
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             records: dict[str, list[list[str]]] = {}
             too_long: set[str] = set()
+            too_wide: dict[str, tuple[int, int]] = {}
             for ws in wb.worksheets:
                 ws.reset_dimensions()  # the stored size may be wrong: read every row there is
                 rows = itertools.islice(ws.iter_rows(values_only=True), limits.max_rows + 2)
                 cells = formulas.get(ws.title)
                 if cells:
                     rows = _note_saved_values(rows, cells)
-                records[ws.title] = _sheet_records(rows)
+                found = _sheet_records(rows, limits.max_columns)
+                if isinstance(found, tuple):
+                    too_wide[ws.title] = found
+                    records[ws.title] = []
+                    continue
+                records[ws.title] = found
                 if len(records[ws.title]) > limits.max_rows + 1:
                     too_long.add(ws.title)
-            return _Workbook(records, too_long, formulas)
+            return _Workbook(records=records, too_long=too_long, too_wide=too_wide, formulas=formulas)
         finally:
             wb.close()
 
 
-def _sheet_formulas(ws: Any, max_rows: int) -> dict[tuple[int, int], tuple[str, bool]]:
-    """(row, 0-based column) -> (formula text, False) of every formula cell in a sheet's first rows."""
+def _sheet_formulas(ws: Any, max_rows: int, max_columns: int) -> dict[tuple[int, int], tuple[str, bool]]:
+    """(row, 0-based column) -> (formula text, False) of every formula cell in a sheet's first rows and columns."""
     found: dict[tuple[int, int], tuple[str, bool]] = {}
     for r, row in enumerate(itertools.islice(ws.iter_rows(), max_rows), start=1):
-        for j, cell in enumerate(row):
+        for j, cell in enumerate(itertools.islice(row, max_columns)):
             if getattr(cell, "data_type", None) == "f":
                 value = cell.value
                 text = getattr(value, "text", value)  # ArrayFormula / DataTableFormula hold their text
@@ -671,11 +765,32 @@ def _formula_problems(label: str, records: list[list[str]], cells: dict[tuple[in
                        "computed, so open and save the workbook in Excel, or replace the formula by its value")
 
 
-def _sheet_records(rows: Iterable[Iterable[Any]]) -> list[list[str]]:
-    """Cell text of a sheet's rows (empty rows included, so record i is sheet row i + 1), all as wide."""
-    records = [[_cell_text(v) for v in row] for row in rows]
-    width = max((len(r) for r in records), default=0)
-    return [r + [""] * (width - len(r)) for r in records]
+_BLANK_RECORD: list[str] = []  # shared by every empty row of a sheet (records are never changed)
+
+
+def _sheet_records(rows: Iterable[Iterable[Any]], max_columns: int | None = None) -> list[list[str]] | tuple[int, int]:
+    """Cell text of a sheet's rows (empty rows included, so record i is sheet row i + 1).
+
+    Each row is cut after its last cell with a value; the header (row 1) is
+    then made as wide as the widest row, so that values without a header are
+    noticed (short data rows are padded by :func:`_text_table`). With
+    ``max_columns``, the first row with a value beyond that column stops the
+    reading: ``(its row, its number of columns)`` is returned instead.
+    """
+    records: list[list[str]] = []
+    width = 0
+    for r, row in enumerate(rows, start=1):
+        values = row if isinstance(row, (tuple, list)) else tuple(row)
+        n = len(values)
+        while n and (values[n - 1] is None or values[n - 1] == ""):
+            n -= 1
+        if max_columns is not None and n > max_columns:
+            return r, n
+        width = max(width, n)
+        records.append([_cell_text(v) for v in values[:n]] if n else _BLANK_RECORD)
+    if records:
+        records[0] = records[0] + [""] * (width - len(records[0]))
+    return records
 
 
 def _cell_text(v: Any) -> str:
@@ -751,9 +866,13 @@ def _pandas_dtype(col: Column) -> Any:
 
 def _coerce_table(table: Table, df: pd.DataFrame, label: str, horizon: int | None, report: Report) -> pd.DataFrame:
     names = table.column_names
-    for c in df.columns:
-        if c not in names:
-            report.add(label, 1, c, "unknown column, ignored" + did_you_mean(c, names), WARNING)
+    unknown = [c for c in df.columns if c not in names]
+    for c in unknown[:MAX_UNKNOWN_COLUMNS]:
+        report.add(label, 1, c, "unknown column, ignored" + did_you_mean(c, names), WARNING)
+    if len(unknown) > MAX_UNKNOWN_COLUMNS:  # one warning for the rest: a header of a million names is one problem
+        more = unknown[MAX_UNKNOWN_COLUMNS:]
+        shown = ", ".join(more[:3]) + (", ..." if len(more) > 3 else "")
+        report.add(label, 1, None, f"{len(more):,} more unknown columns ({shown}), ignored", WARNING)
     for col in table.columns:
         if col.required and col.name not in df.columns:
             report.add(label, 1, col.name, MISSING_COLUMN + _missing_hint(col.name, list(df.columns)))
@@ -815,6 +934,7 @@ def _coerce_column(col: Column, cells: np.ndarray, rows: np.ndarray, label: str,
     """
     if col.dtype == "str" and not col.choices:
         blank = cells == ""
+        _missing_ids(col, cells, rows, label, report)
         if not blank.any():
             return cells
         if col.required:
@@ -855,6 +975,20 @@ def _coerce_column(col: Column, cells: np.ndarray, rows: np.ndarray, label: str,
             k = codes[i]
             report.add(label, int(rows[i]), col.name, _cell_message(col, kinds[k], texts[k]))
     return values[codes]
+
+
+def _missing_ids(col: Column, cells: np.ndarray, rows: np.ndarray, label: str, report: Report) -> None:
+    """Report every id (a text column without choices) that reads back as a missing value (``NaN``, ``NA``, ...)."""
+    if not len(cells):
+        return
+    texts = pd.Series(cells, dtype=object)
+    uniques = texts.drop_duplicates()
+    bad = {t for t in uniques if isinstance(t, str) and t and (t in READ_AS_MISSING or t.lower() in _NAN)}
+    if not bad:
+        return
+    for i in np.flatnonzero(texts.isin(bad).to_numpy()):
+        report.add(label, int(rows[i]), col.name, f"'{cells[i]}' cannot be an id: it reads back as a missing value "
+                   "(pandas and spreadsheets read NaN, NA, N/A, null, None and #N/A as blank); give another id")
 
 
 def _parse_numbers(texts: list[str], whole: bool) -> tuple[np.ndarray, np.ndarray]:

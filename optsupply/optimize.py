@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from typing import Any
 
-from optsupply.errors import UsageError
+from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
@@ -67,12 +68,19 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
 
         return decompose(sc, opts)
     t0 = time.perf_counter()
+    # the time limit covers the whole run: preparing, building and transferring the model count too
+    deadline = t0 + opts.time_limit if opts.time_limit is not None and math.isfinite(opts.time_limit) else None
     logger.info("building the model of %s", sc.name)
     data = prepare(sc)
-    model, data = build_model(sc, data)
+    try:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeLimitSpent("while preparing the model data")
+        model, data = build_model(sc, data, deadline=deadline)
+    except TimeLimitSpent as exc:
+        return time_limit_spent(sc, opts, str(exc), time.perf_counter() - t0)
     build_seconds = time.perf_counter() - t0
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
-    result = solve_model(model, opts)
+    result = solve_model(model, opts, deadline=deadline)
     plan = finish_plan(result, model, data, sc, build_seconds)
     if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.explain)
         from optsupply.explain import explain_into
@@ -80,6 +88,15 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
         logger.info("no feasible plan; looking for the conflicting inputs")
         explain_into(plan, sc, model=model, data=data, options=opts)
     return plan
+
+
+def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: float) -> Plan:
+    """The plan (none, status ``time_limit``) of a run whose time limit ran out before HiGHS started."""
+    message = (f"the time limit of {opts.time_limit:g} s ran out {where}, after {seconds:.1f} s, before HiGHS "
+               "could start: give more time (--time-limit) or plan a smaller scenario")
+    logger.info("%s", message)
+    return empty_plan("time_limit", sc.name, mip_gap=None, message=message, build_seconds=round(seconds, 3),
+                      solve_seconds=0.0, best_bound=None, scenario=sc.name)
 
 
 def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float) -> Plan:

@@ -48,6 +48,8 @@ class Scenario:
         One typed table each, columns in schema order; absent optional tables are empty.
     warnings : list of Problem
         Warnings found when the scenario was loaded or changed.
+    limits : Limits
+        The limits it was loaded with (horizon, model size; kept by its changed copies).
     source : pathlib.Path or None
         Where the scenario was loaded from.
     """
@@ -70,8 +72,9 @@ class Scenario:
 
     def __init__(self, settings: Mapping[str, Any], tables: Mapping[str, pd.DataFrame], *,
                  present: set[str] | None = None, files: Mapping[str, str] | None = None,
-                 source: Path | None = None, warnings: list[Problem] | None = None):
+                 source: Path | None = None, warnings: list[Problem] | None = None, limits: Limits | None = None):
         self.settings = dict(settings)
+        self.limits = limits if limits is not None else Limits()  # kept by with_changes; bounds the model built
         self._tables = dict(tables)
         self.present = set(present if present is not None else {n for n, df in tables.items() if not df.empty})
         self.files = dict(files or {t.name: t.file for t in TABLES})
@@ -115,9 +118,9 @@ class Scenario:
         path : str or path
             The scenario folder or workbook.
         limits : Limits, optional
-            Largest file and most rows per table (default ``Limits()``: the
-            environment variables ``OPTSUPPLY_MAX_FILE_MB`` and
-            ``OPTSUPPLY_MAX_ROWS`` when set, else 500 MB and 5,000,000 rows).
+            Largest file, most rows and columns per table, longest horizon and
+            largest model (default ``Limits()``: the ``OPTSUPPLY_MAX_*``
+            environment variables when set, else the built-in defaults).
 
         Raises
         ------
@@ -227,7 +230,7 @@ class Scenario:
         if not report.ok:
             raise ScenarioError(report)
         present = self.present | {n for n, df in tables.items() if not df.empty}
-        scenario = _validated(settings, tables, present, self.files, self.source, report)
+        scenario = _validated(settings, tables, present, self.files, self.source, report, self.limits)
         if scenario is None or not report.ok:
             raise ScenarioError(report)
         return scenario
@@ -260,7 +263,7 @@ class Scenario:
         if not report.ok:
             raise ScenarioError(report)
         present = self.present | {n for n, df in new.items() if not df.empty}
-        scenario = _validated(dict(self.settings), new, present, self.files, self.source, report)
+        scenario = _validated(dict(self.settings), new, present, self.files, self.source, report, self.limits)
         if scenario is None or not report.ok:
             raise ScenarioError(report)
         return scenario
@@ -276,19 +279,33 @@ def _load(path: Path, report: Report, limits: Limits | None = None) -> Scenario 
     raw = _io.read_raw(path, report, limits)
     settings_raw = raw.settings
     settings = check_settings(settings_raw, raw.setting_lines, raw.settings_file, report)
+    _check_horizon(settings, raw.setting_lines, raw.settings_file, report, raw.limits)
     horizon = settings.get("horizon.periods")
     tables, present = _io.coerce(raw, horizon, report)
     check_tables(tables, raw.files, present, horizon, report, settings=settings, setting_lines=raw.setting_lines)
     if not report.ok:
         return None
     return Scenario(settings, _io.finalize_dtypes(tables), present=present, files=raw.files,
-                    source=path, warnings=report.warnings)
+                    source=path, warnings=report.warnings, limits=raw.limits)
+
+
+def _check_horizon(settings: dict[str, Any], lines: Mapping[str, int], file: str, report: Report,
+                   limits: Limits) -> None:
+    """A horizon longer than ``limits.max_periods`` is an error (and is not used by the table checks)."""
+    H = settings.get("horizon.periods")
+    if isinstance(H, int) and H > limits.max_periods:
+        report.add(file, lines.get("horizon.periods"), "horizon.periods",
+                   _io.too_many_periods(H, limits.max_periods))
+        settings["horizon.periods"] = None
 
 
 def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame], present: set[str],
-               files: Mapping[str, str], source: Path | None, report: Report) -> Scenario | None:
+               files: Mapping[str, str], source: Path | None, report: Report,
+               limits: Limits | None = None) -> Scenario | None:
     """Check changed data as if it had been loaded; ``None`` when it has errors."""
+    limits = limits if limits is not None else Limits()
     typed = check_settings(settings, {}, "changes", report)
+    _check_horizon(typed, {}, "changes", report, limits)
     horizon = typed.get("horizon.periods")
     check_tables(tables, dict(files), present, horizon, report, settings=typed)
     if not report.ok:
@@ -298,7 +315,8 @@ def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame], presen
     except (ValueError, TypeError) as exc:
         report.add("changes", None, None, f"a changed value has the wrong type: {exc}")
         return None
-    return Scenario(typed, final, present=present, files=files, source=source, warnings=report.warnings)
+    return Scenario(typed, final, present=present, files=files, source=source, warnings=report.warnings,
+                    limits=limits)
 
 
 _REL = re.compile(r"^\s*([*+-])\s*([0-9.eE+-]+)\s*$")

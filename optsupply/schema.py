@@ -76,6 +76,11 @@ def _id(name: str, doc: str, ref: str | None = None) -> Column:
     return Column(name, "str", doc, required=True, ref=ref)
 
 
+#: largest units and ad spend of one history row: the forecast squares and sums them, which stays exact and finite
+#: far beyond this (a trillion units a period), while 1e300 would overflow
+HISTORY_MAX = 1e12
+
+
 def _money(name: str, doc: str, unit: str = "currency", default: float = 0.0, **kw: Any) -> Column:
     return Column(name, "float", doc, unit=unit, default=default, lower=0.0, **kw)
 
@@ -262,8 +267,8 @@ TABLES: tuple[Table, ...] = (
             _id("product", "product id", ref="products"),
             Column("region", "str", "region id", required=True),
             Column("period", "int", "past period (< 0)", unit="period", required=True, period="history"),
-            Column("units", "float", "units sold", unit="units", required=True, lower=0.0),
-            _money("ad_spend", "advertising spend in that period"),
+            Column("units", "float", "units sold", unit="units", required=True, lower=0.0, upper=HISTORY_MAX),
+            _money("ad_spend", "advertising spend in that period", upper=HISTORY_MAX),
         ),
         key=("product", "region", "period"),
     ),
@@ -300,9 +305,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("advertising.pwl_tolerance", "float", "max error of the piecewise-linear response, as a share of max_uplift",
             default=0.005, lower=0.0, upper=1.0, lower_open=True, upper_open=True),
     Setting("solver.time_limit", "float", "solver time limit in seconds", default=300.0, lower=0.0, lower_open=True),
-    Setting("solver.mip_gap", "float", "relative MIP gap", default=0.005, lower=0.0),
-    Setting("solver.threads", "int", "solver threads (0 = HiGHS default)", default=0, lower=0),
-    Setting("solver.seed", "int", "solver random seed", default=0, lower=0),
+    Setting("solver.mip_gap", "float", "relative MIP gap", default=0.005, lower=0.0, upper=1.0),
+    Setting("solver.threads", "int", "solver threads (0 = HiGHS default; more than the cores available are "
+            "capped at the cores, with a note)", default=0, lower=0),
+    Setting("solver.seed", "int", "solver random seed", default=0, lower=0, upper=2**31 - 1),
 )
 
 SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

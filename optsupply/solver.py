@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -40,12 +41,46 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from optsupply.errors import UsageError
+from optsupply.validate import setting_problem
+
 logger = logging.getLogger(__name__)
 
 OPTIMAL, TIME_LIMIT, INFEASIBLE, UNBOUNDED, ERROR = "optimal", "time_limit", "infeasible", "unbounded", "error"
 INTERRUPTED = "interrupted"
 #: statuses whose run may carry a plan (an incumbent)
 PLAN_STATUSES = (OPTIMAL, TIME_LIMIT, INTERRUPTED)
+
+
+#: SolveOptions fields checked by the rule of a scenario.toml [solver] setting (and the command line's options)
+OPTION_SETTINGS = {"time_limit": "solver.time_limit", "mip_gap": "solver.mip_gap", "threads": "solver.threads",
+                   "seed": "solver.seed"}
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - no affinity masks (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
+_threads_noted: set[int] = set()
+
+
+def threads_used(threads: int | None) -> int | None:
+    """The HiGHS threads for ``threads`` asked for: ``None`` for HiGHS's default (0 or ``None``); more than
+    the cores available are capped at the cores, with a note (once per value) on the log."""
+    if not threads:
+        return None
+    cores = available_cores()
+    if threads > cores:
+        if threads not in _threads_noted:
+            _threads_noted.add(threads)
+            logger.warning("note: %d solver threads asked for, but %d core%s available: using %d", threads, cores,
+                           " is" if cores == 1 else "s are", cores)
+        return cores
+    return int(threads)
 
 
 @dataclass(frozen=True)
@@ -59,7 +94,8 @@ class SolveOptions:
     mip_gap : float
         Relative MIP gap at which HiGHS stops (scenario default 0.005).
     threads : int
-        0 = HiGHS's default (half the cores).
+        0 = HiGHS's default (half the cores); more than the cores available
+        (:func:`available_cores`) are capped at the cores, with a note.
     seed : int
         HiGHS ``random_seed``; same seed and threads give the same run.
     presolve : bool
@@ -78,6 +114,23 @@ class SolveOptions:
     presolve: bool = True
     log: TextIO | None = None
     highs_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Check the limits by scenario.toml's rule for [solver] and cap the threads at the cores available."""
+        problems = []
+        for name, key in OPTION_SETTINGS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            typed, problem = setting_problem(key, value)
+            if problem:
+                problems.append(f"{name}={value!r}: {problem}")
+            else:
+                object.__setattr__(self, name, typed)
+        if problems:
+            raise UsageError("; ".join(problems))
+        if self.threads:
+            object.__setattr__(self, "threads", threads_used(self.threads))
 
     @classmethod
     def from_scenario(cls, settings: Mapping[str, Any], **overrides: Any) -> SolveOptions:
@@ -123,7 +176,7 @@ def solve_options(opts: SolveOptions, **overrides: Any) -> dict[str, Any]:
         "raise_exception_on_nonoptimal_result": False,
         "time_limit": opts.time_limit,
         "rel_gap": opts.mip_gap,
-        "threads": opts.threads if opts.threads else None,
+        "threads": threads_used(opts.threads),
         "solver_options": highs_options(opts),
         "tee": [opts.log] if opts.log is not None else [],
     }
@@ -226,20 +279,42 @@ def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
         pyomo_log.removeFilter(hide)
 
 
-def solve_model(m: pyo.ConcreteModel, opts: SolveOptions) -> SolveResult:
+def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one).
 
     Ctrl-C during the solve stops HiGHS; the result then has status
     ``interrupted`` and carries the incumbent if HiGHS had one.
+
+    With ``deadline`` (a :func:`time.perf_counter` value: when the whole run's
+    time limit ends), the model is transferred to HiGHS first and HiGHS gets
+    only the time that is left; when none is left, before or after the
+    transfer, HiGHS is not run and the status is ``time_limit`` without a plan.
     """
-    _reset_scheduler_if_threads_change(opts.threads or None)
+    _reset_scheduler_if_threads_change(threads_used(opts.threads))
     solver = _StoppableHighs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
     version = ".".join(str(x) for x in solver.version())
     start = time.perf_counter()
+    kwargs = solve_options(opts)
+
+    def spent(where: str) -> SolveResult:
+        limit = "the time limit" if opts.time_limit is None else f"the time limit of {opts.time_limit:g} s"
+        return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - start, "time_limit", version,
+                           message=f"{limit} ran out {where}, before HiGHS could start: give more time "
+                                   "(--time-limit) or plan a smaller scenario")
+
     with _ctrl_c_stops(solver):
-        results = solver.solve(m, **solve_options(opts))
+        if deadline is not None:
+            if time.perf_counter() >= deadline:
+                return spent("while building the model")
+            solver.config.tee = kwargs["tee"]  # what HiGHS says during the transfer (its banner) goes to the log too
+            lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return spent("while transferring the model to HiGHS")
+            kwargs["time_limit"] = left
+        results = solver.solve(m, **kwargs)
     interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
     if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:

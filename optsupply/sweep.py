@@ -383,7 +383,7 @@ def _same(a: Any, b: Any) -> bool:
 # ============================================================================ sweep files
 
 
-def load_sweep(path: str | os.PathLike) -> list[Variant]:
+def load_sweep(path: str | os.PathLike, *, limits: _io.Limits | None = None) -> list[Variant]:
     """Read the variants of a sweep file (CSV or TOML).
 
     **CSV**: one variant per row. An optional ``name`` column names it; every
@@ -411,6 +411,10 @@ def load_sweep(path: str | os.PathLike) -> list[Variant]:
     ``set`` may also be a table: ``set = {"products.price[P1]" = "*0.9"}``.
     Unnamed variants are named after their changes (``"base"`` when none).
 
+    A sweep has at most ``limits.max_variants`` variants (``Limits()``:
+    ``OPTSUPPLY_MAX_VARIANTS``, else 10,000); a grid's combinations are
+    counted before they are made.
+
     Raises
     ------
     UsageError
@@ -421,12 +425,16 @@ def load_sweep(path: str | os.PathLike) -> list[Variant]:
     if not p.is_file():
         raise UsageError(f"sweep file {p} does not exist" if not p.exists() else f"sweep file {p} is not a file")
     suffix = p.suffix.lower()
+    max_variants = (limits if limits is not None else _io.Limits()).max_variants
     if suffix == ".csv":
         variants, problems = _load_csv(p)
     elif suffix == ".toml":
-        variants, problems = _load_toml(p)
+        variants, problems = _load_toml(p, max_variants)
     else:
         raise UsageError(f"sweep file {p}: expected a .csv or .toml file")
+    if len(variants) > max_variants:
+        raise _file_error(p, [Problem(p.name, None, None, _too_many_variants(f"{len(variants):,} variants",
+                                                                            max_variants))])
     problems += _duplicate_names(p, variants)
     if problems:
         raise _file_error(p, problems)
@@ -527,11 +535,17 @@ def _line_of(lines: list[str], needle: str, start: int = 0) -> int | None:
     return None
 
 
-def _load_toml(path: Path) -> tuple[list[tuple[Variant, int]], list[Problem]]:
+def _too_many_variants(what: str, max_variants: int) -> str:
+    return _io.over_limit(what, max_variants, "max_variants", _io.ENV_MAX_VARIANTS)
+
+
+def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]], list[Problem]]:
     text = _read_text(path)
     file = path.name
     try:
         doc = tomllib.loads(text)
+    except RecursionError:
+        return [], [Problem(file, _io.deepest_line(text), None, _io.TOO_DEEP)]
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) if m else (len(text.splitlines()) + 1 if "end of document" in str(exc) else None)
@@ -601,7 +615,7 @@ def _load_toml(path: Path) -> tuple[list[tuple[Variant, int]], list[Problem]]:
             continue
         variants.append((Variant(name or default_name(changes), changes), line0))
     if "grid" in doc:
-        grid_variants, grid_problems = _grid(doc["grid"], file, lines)
+        grid_variants, grid_problems = _grid(doc["grid"], file, lines, max_variants, len(variants))
         variants += grid_variants
         problems += grid_problems
     if not variants and not problems:
@@ -622,17 +636,13 @@ def _set_items(sets: Any) -> Iterable[tuple[Any, Any, bool]]:
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"advertising": {"total_budget": x}}`` (TOML dotted keys) → ``{"advertising.total_budget": x}``."""
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        key = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
+    return _io._flatten(dict(table), f"{prefix}." if prefix else "")
 
 
-def _grid(grid: Any, file: str, lines: list[str]) -> tuple[list[tuple[Variant, int]], list[Problem]]:
+def _grid(grid: Any, file: str, lines: list[str], max_variants: int,
+          listed: int = 0) -> tuple[list[tuple[Variant, int]], list[Problem]]:
+    """The variants of a ``[grid]`` table; refused (one problem, the count) when they and the ``listed`` variants
+    are more than ``max_variants``, counted before any combination is made."""
     start = next((k for k, ln in enumerate(lines) if re.match(r"^\s*\[\s*grid\s*\]", ln)), 0)
     if not isinstance(grid, dict):
         return [], [Problem(file, start + 1, "grid", "grid must be a table of expression = [values...]")]
@@ -663,6 +673,12 @@ def _grid(grid: Any, file: str, lines: list[str]) -> tuple[list[tuple[Variant, i
         return [], problems
     if not axes:
         return [], [Problem(file, start + 1, "grid", "the grid is empty: add expression = [values...] lines")]
+    count = math.prod(len(axis) for axis in axes)
+    if count + listed > max_variants:
+        sizes = " × ".join(str(len(axis)) for axis in axes)
+        also = f" and {listed:,} variants are listed" if listed else ""
+        return [], [Problem(file, start + 1, "grid", _too_many_variants(
+            f"the grid makes {count:,} variants ({sizes} values){also}", max_variants))]
     variants = []
     for combo in itertools.product(*axes):
         try:

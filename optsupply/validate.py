@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import ERROR, WARNING, Report
-from optsupply.io import FIRST_DATA_ROW, MAX_WHOLE, MISSING_COLUMN, did_you_mean
+from optsupply.io import FIRST_DATA_ROW, MAX_UNKNOWN_COLUMNS, MAX_WHOLE, MISSING_COLUMN, did_you_mean
 from optsupply.schema import H_LAST, SECTIONS, SETTING_BY_KEY, SETTINGS, TABLE_BY_NAME, TABLES, Column, Setting
 
 
@@ -67,12 +67,17 @@ def check_settings(raw: dict[str, Any], lines: dict[str, int], file: str, report
     """Typed settings with defaults; problems go to ``report``."""
     out: dict[str, Any] = {}
     unreadable = _file_reported(report, file)  # syntax error, missing file or sheet: said once already
-    for key, value in raw.items():
+    unknown = [key for key in raw if key not in SETTING_BY_KEY]
+    for key in unknown[:MAX_UNKNOWN_COLUMNS]:
         if key in SECTIONS:  # e.g. horizon = 6: a section written as a value
             report.add(file, lines.get(key), key, f"unknown setting, ignored: {key} is a section, write [{key}] "
                        "and its keys on the lines below", WARNING)
-        elif key not in SETTING_BY_KEY:
+        else:
             report.add(file, lines.get(key), key, "unknown setting, ignored" + did_you_mean(key, list(SETTING_BY_KEY)), WARNING)
+    if len(unknown) > MAX_UNKNOWN_COLUMNS:  # as for a table's unknown columns: the rest in one warning
+        more = unknown[MAX_UNKNOWN_COLUMNS:]
+        shown = ", ".join(k if len(k) <= 40 else k[:37] + "..." for k in more[:3]) + (", ..." if len(more) > 3 else "")
+        report.add(file, None, None, f"{len(more):,} more unknown settings ({shown}), ignored", WARNING)
     for spec in SETTINGS:
         value = raw.get(spec.key)
         if value is None:
@@ -110,6 +115,18 @@ def _check_dates(settings: dict[str, Any], lines: dict[str, int], file: str, rep
                    f"periods 0 to {H - 1} from {start} every {freq or 'D'} cannot all be given dates "
                    f"(years 1 to 9999): {why}")
         settings["horizon.start"] = None
+
+
+def setting_problem(key: str, value: Any) -> tuple[Any, str | None]:
+    """``(typed value, None)`` when ``value`` is allowed for the setting ``key``, else ``(default, what is wrong)``.
+
+    The rule of scenario.toml (:data:`optsupply.schema.SETTINGS`), for values given
+    elsewhere: the command line's ``--time-limit``, ``--gap``, ``--threads`` and
+    ``--seed``, and :class:`optsupply.solver.SolveOptions`.
+    """
+    report = Report()
+    typed = _check_setting(SETTING_BY_KEY[key], value, None, "value", report)
+    return typed, (report.problems[0].message if report.problems else None)
 
 
 def _check_setting(spec: Setting, value: Any, line: int | None, file: str, report: Report) -> Any:

@@ -38,9 +38,10 @@ documented fallback of the step concerned.
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,8 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
         A validated scenario with ``history`` rows.
     season_length : int, optional
         Periods per seasonal cycle; by default from ``horizon.freq``
-        (weekly 52, monthly 12, quarterly 4, daily 7; 52 when unset).
+        (weekly 52, monthly 12, quarterly 4, daily 7; 52 when unset). A whole
+        number from 1 (no seasonality) to the scenario's ``limits.max_periods``.
     backtest : bool
         Run the leave-one-product-out and rolling-origin backtests.
     progress : callable, optional
@@ -170,7 +172,7 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
     say = progress or (lambda msg: logger.info(msg))
     sc = scenario
     H = sc.periods
-    L = int(season_length or _season_length(sc.settings))
+    L = _season_length(sc.settings) if season_length is None else check_season_length(season_length, sc)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -211,6 +213,20 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
     return Forecast(new, new.demand, new.launch_curve, new.seasonality, new.response, fits, explain, response_fits,
                     cells, summary, notes.sort_values(["row", "product"], kind="stable").reset_index(drop=True),
                     L, timings)
+
+
+def check_season_length(season_length: Any, sc: Any = None) -> int:
+    """``season_length`` as an int; :class:`UsageError` unless it is a whole number from 1 to ``max_periods``."""
+    from optsupply.io import ENV_MAX_PERIODS, Limits
+
+    limits = getattr(sc, "limits", None) or Limits()
+    whole = (isinstance(season_length, numbers.Integral) and not isinstance(season_length, bool)) or (
+        isinstance(season_length, float) and season_length.is_integer())
+    if not whole or not 1 <= season_length <= limits.max_periods:
+        raise UsageError(f"season length {season_length!r}: must be a whole number of periods from 1 (no "
+                         f"seasonality) to {limits.max_periods:,} (raise the limit with {ENV_MAX_PERIODS} or "
+                         "Limits(max_periods=...))")
+    return int(season_length)
 
 
 def _active_demand(sc, indices: pd.DataFrame, L: int, H: int,
