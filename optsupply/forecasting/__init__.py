@@ -46,6 +46,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from optsupply.errors import UsageError
 from optsupply.files import guard_folder, write_folder
 from optsupply.io import FIRST_DATA_ROW
 
