@@ -823,8 +823,11 @@ def _check_receipts_fit(ctx: _Ctx, settings: dict[str, Any], where: _SettingsWhe
         t = int(over[0])
         inflow = sum(vol[p] * (initial.get((p, w), 0.0) + receipts[p, w][: t + 1].sum()) for p, _ in mine)
         listed = _receipt_listing(rows, mine, t)
+        shown = sorted({p for p, _ in mine if (p, w) in initial or receipts[p, w][: t + 1].any()})
+        vols = ", ".join(f"{p} {_g(vol[p])}" for p in shown[:4]) + (f" and {len(shown) - 4} more" * (len(shown) > 4))
         ctx.add("warehouses", wpos[w], "storage_capacity",
-                f"storage_capacity of {w} is {_g(cap)}, but initial_stock and pipeline bring {_g(inflow)} (volume) "
+                f"storage_capacity of {w} is {_g(cap)}, but initial_stock and pipeline bring {_g(inflow)} (volume, "
+                f"with products.csv volume per unit {vols}) "
                 f"into {w} by the end of period {t} ({listed}) and at most {_g(inflow - low[t])} of it can leave "
                 f"by then (its lanes, demand and throughput_capacity): at least {_g(low[t])} stays, "
                 f"{_g(low[t] - cap)} over capacity")

@@ -15,9 +15,9 @@ with 1-based rows; ``optsupply validate`` returns 0 or 2 and never raises.
 Semicolon- or tab-separated files are an error that says so (not read): see
 the README, "Accepted input and size limits".
 
-The default run is bounded (profile ``input-default``, well under a minute);
-the same properties run with 400 examples each under ``pytest -m slow``
-(profile ``input-slow``). Every crash found is pinned by a plain test in the
+The ``input-default`` profile is bounded (well under a minute); the same
+properties run with 400 examples each in the tests marked ``slow`` (profile
+``input-slow``), which every plain ``pytest`` run includes. Every crash found is pinned by a plain test in the
 last section.
 """
 

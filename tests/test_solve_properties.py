@@ -5,8 +5,9 @@ random valid ``with_changes`` tweaks (prices, costs, demand, capacities,
 budgets, featured slots). Solves stop on the gap or on a node limit (never on
 the wall clock), so a run is reproducible.
 
-The default run is bounded (a few examples of the ``tiny`` size); ``pytest -m
-slow`` runs many more, with ``xsmall`` scenarios too.
+The quick run (``-m "not slow"``) is bounded (a few examples of the ``tiny``
+size); the ``slow`` tests, part of every plain ``pytest`` run, draw many more,
+with ``xsmall`` scenarios too.
 """
 
 from __future__ import annotations
