@@ -27,7 +27,9 @@ curve is ``f(x) = x^s / (1 + x^s) = expit(s ln x)`` with derivative
 ``f'(x) = s f(x) (1 - f(x)) / x``, and then scaled back
 (``e_i = k x_i``, ``g_i = M y_i``). The breakpoints in ``x`` therefore depend
 on ``shape`` and ``tolerance`` only, so the construction behaves the same for
-any ``k`` and ``M``.
+any ``k`` and ``M`` -- unless :func:`hill_pwl` is given a spend range
+(``min_spend``, ``max_spend``) that the curve needs, as the model does
+(:data:`MIN_SPEND`, :data:`MAX_SPEND`).
 
 For ``s <= 1`` the curve is concave on ``[0, inf)`` (for ``s < 1`` with an
 infinite slope at 0, which is never evaluated: the chords only use values of
