@@ -193,7 +193,7 @@ def test_a_plan_that_breaks_a_rule_is_repaired(tiny: ops.Scenario, monkeypatch: 
 def test_a_plan_that_cannot_be_repaired_is_not_returned(tiny: ops.Scenario, monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _corrupt_first_extraction(monkeypatch)
-    monkeypatch.setattr(optimize, "repair_plan", lambda *a, **k: (None, ["still broken"]))
+    monkeypatch.setattr(optimize, "repair_plan", lambda *a, **k: (None, ["still broken"]), raising=False)
     plan = ops.solve(tiny, threads=1, mip_gap=0.0)
     assert plan.kpis["status"] == "error" and plan.kpis["profit"] is None
     assert plan.orders.empty and "storage capacity" in plan.kpis["violations"][0]
@@ -221,3 +221,18 @@ def test_decomposed_plans_are_checked(tiny: ops.Scenario, monkeypatch: pytest.Mo
     plan = ops.solve(tiny, method="decompose", threads=1, mip_gap=0.0, time_limit=30)
     assert plan.kpis["status"] == "error" and plan.kpis["profit"] is None
     assert any("storage capacity" in v for v in plan.kpis["violations"])
+
+
+def test_sweep_variants_are_checked(tiny: ops.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep solves its variants with optimize.solve, so they pass finish_plan's check (here in-process)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optsupply.sweep import sweep
+
+    calls = _corrupt_first_extraction(monkeypatch)
+    monkeypatch.setattr(optimize, "repair_plan", lambda *a, **k: (None, ["still broken"]), raising=False)
+    with ThreadPoolExecutor(1) as pool:
+        results = sweep(tiny, {"dearer P1": {"products.price": {"P1": "*1.1"}}}, executor=pool, progress=False,
+                        threads=1, mip_gap=0.0)
+    assert len(calls) == 1
+    assert results["status"].tolist() == ["error"]
