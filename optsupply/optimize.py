@@ -11,13 +11,15 @@ import logging
 import math
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solver import SolveOptions, SolveResult, solve_model
+from optsupply.solver import ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model
+from optsupply.testing import check_plan
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     if choose_method(sc, method) == "decompose":
         from optsupply.decompose import decompose
 
-        return decompose(sc, opts)
+        return _checked_decomposition(sc, decompose(sc, opts))
     t0 = time.perf_counter()
     # the time limit covers the whole run: preparing, building and transferring the model count too
     deadline = t0 + opts.time_limit if opts.time_limit is not None and math.isfinite(opts.time_limit) else None
@@ -81,7 +83,7 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     build_seconds = time.perf_counter() - t0
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
     result = solve_model(model, opts, deadline=deadline)
-    plan = finish_plan(result, model, data, sc, build_seconds)
+    plan = finish_plan(result, model, data, sc, build_seconds, opts)
     if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.explain)
         from optsupply.explain import explain_into
 
@@ -99,12 +101,66 @@ def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: floa
                       solve_seconds=0.0, best_bound=None, scenario=sc.name)
 
 
-def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float) -> Plan:
-    """The plan of a solver run: the cleaned incumbent's tables and the kpis.json dict (or an empty plan)."""
+def _checked_decomposition(sc: Scenario, plan: Plan) -> Plan:
+    """The plan of :func:`optsupply.decompose.decompose` if it passes the checker, else no plan (status ``error``).
+
+    Its parts were made by sub-MIPs of the product groups and put together; a
+    combined plan that breaks a rule (which the residual capacity rows should
+    prevent) is not returned.
+    """
+    if plan.kpis.get("profit") is None:
+        return plan
+    problems = check_plan(sc, plan)
+    if not problems:
+        return plan
+    logger.warning("the combined plan breaks %d rule(s) of the scenario (first: %s)", len(problems), problems[0])
+    k = plan.kpis
+    return empty_plan(ERROR, sc.name, mip_gap=None, method="decompose", violations=problems[:20],
+                      best_bound=k.get("best_bound"), build_seconds=k.get("build_seconds"),
+                      solve_seconds=k.get("solve_seconds"), solver=k.get("solver"), scenario=sc.name,
+                      message=f"the combined plan of the product groups breaks {len(problems)} rule(s) of the "
+                              f"scenario and is not returned (first: {'; '.join(problems[:3])})")
+
+
+def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float,
+                options: SolveOptions | None = None) -> Plan:
+    """The plan of a solver run: the cleaned incumbent's tables and the kpis.json dict (or an empty plan).
+
+    This is the one place where a solver run becomes a plan, and every plan it
+    returns has passed the independent checker (:func:`optsupply.testing.check_plan`).
+    When the cleaned incumbent breaks a rule (the solver's tolerances, or data
+    at the edge of what double precision holds), the plan's integer decisions
+    are fixed and the LP is solved again (:func:`repair_plan`); if that plan
+    fails the check too, the run has no plan: status ``error`` with a message
+    naming the first violations. A repaired plan says so in ``kpis["message"]``.
+    """
     common = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(result.solve_seconds, 3),
               "best_bound": result.best_bound, "solver": f"HiGHS {result.solver_version}", "scenario": sc.name}
     if not result.has_solution:
         return empty_plan(result.status, sc.name, mip_gap=None, message=result.message or result.termination, **common)
+    plan = _plan_of(model, data, sc, result, common)
+    problems = check_plan(sc, plan)
+    if not problems:
+        return plan
+    logger.warning("the solver's plan breaks %d rule(s) of the scenario (first: %s); re-solving the LP with its "
+                   "integer decisions fixed", len(problems), problems[0])
+    opts = options if options is not None else SolveOptions.from_scenario(sc.settings)
+    repaired, still = repair_plan(sc, plan, opts, result, common)
+    if repaired is not None:
+        repaired.kpis["message"] = (f"the solver's plan broke {len(problems)} rule(s) after cleaning (first: "
+                                    f"{problems[0]}); this plan re-solves the LP with its launches, orders, lanes and "
+                                    "featured products fixed, and passes the checker")
+        return repaired
+    return empty_plan(ERROR, sc.name, mip_gap=None, violations=problems[:20],
+                      message=f"the solver's plan breaks {len(problems)} rule(s) of the scenario (first: "
+                              f"{'; '.join(problems[:3])}) and re-solving it with its integer decisions fixed did "
+                              f"not help ({still[0] if still else 'no plan'}); this can happen when the data spans "
+                              "more orders of magnitude than the solver's tolerances allow (see Limits in the README)",
+                      **common)
+
+
+def _plan_of(model: Any, data: Any, sc: Scenario, result: SolveResult, common: dict[str, Any]) -> Plan:
+    """The cleaned plan of the model's current values, with its kpis (status and bound from ``result``)."""
     plan, ev = extract_plan(model, data, sc)
     profit = ev["profit"]
     if result.objective is not None and abs(profit - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
@@ -130,3 +186,36 @@ def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_
         "scenario": sc.name,
     }
     return plan
+
+
+def repair_plan(sc: Scenario, plan: Plan, opts: SolveOptions, result: SolveResult,
+                common: dict[str, Any]) -> tuple[Plan | None, list[str]]:
+    """Re-solve ``plan`` with its integer decisions fixed (an LP); (the checked plan, []) or (None, violations).
+
+    The integers are fixed as :func:`optsupply.sensitivity.fix_plan` fixes
+    them; the status and best bound stay those of the original run (the
+    repaired plan's profit is never above that bound: it is a feasible point
+    of the same model).
+    """
+    from optsupply.errors import OptsupplyError
+    from optsupply.sensitivity import fix_plan
+
+    try:
+        d = prepare(sc)
+        m, d = build_model(sc, d)
+        fix_plan(m, d, plan)
+    except OptsupplyError as exc:
+        return None, [f"its integer decisions cannot be fixed: {exc}"]
+    lp = solve_model(m, replace(opts, mip_gap=0.0))
+    if not lp.has_solution:
+        return None, [f"with its integer decisions fixed the LP is {lp.status}"]
+    fixed = replace(result, objective=lp.objective)
+    repaired = _plan_of(m, d, sc, fixed, common)
+    gap = repaired.kpis["mip_gap"]
+    if result.status == OPTIMAL and (gap is None or gap > float(opts.mip_gap or 0.0) + 1e-9):
+        repaired.kpis["status"] = TIME_LIMIT  # no longer proven within the requested gap
+    repaired.kpis["solve_seconds"] = round(result.solve_seconds + lp.solve_seconds, 3)
+    still = check_plan(sc, repaired)
+    if still:
+        return None, still
+    return repaired, []

@@ -26,6 +26,19 @@ from typing import Any
 
 H_LAST = "H-1"  # default token: last period of the horizon
 
+# Numeric ranges (README "Limits" > "Numeric ranges"). HiGHS takes any bound or cost of 1e20 or more as infinite
+# and works to absolute tolerances of about 1e-7 (primal feasibility) on values held in doubles (16 digits), so
+# one value of 1e9 already uses up 16 - 7 = 9 of them: larger values, and the sums the model forms of them, lose
+# the tolerance to rounding (the plan then breaks a capacity or the solver reports a wrong status).
+MAX_AMOUNT = 1e9  # units (demand, stock, orders, uplift) and money per unit, per order or per period
+MAX_TOTAL = 1e12  # capacities (volume per period) and budgets: sums over many products
+MAX_MULTIPLIER = 1e3  # seasonality index and featured_lift: multiply demand, which is ≤ MAX_AMOUNT
+MAX_VOLUME = 1e6  # volume of one unit
+# Hill curves: below half_saturation 1e-3 (money per period) or outside shape 0.1 … 100 the curve is a step at
+# the spends a plan resolves (1e-5 … 1e12, see optsupply.model.pwl); see the README for the reasoning.
+MIN_HALF_SATURATION = 1e-3
+SHAPE_RANGE = (0.1, 100.0)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -82,11 +95,15 @@ HISTORY_MAX = 1e12
 
 
 def _money(name: str, doc: str, unit: str = "currency", default: float = 0.0, **kw: Any) -> Column:
-    return Column(name, "float", doc, unit=unit, default=default, lower=0.0, **kw)
+    return Column(name, "float", doc, unit=unit, default=default, lower=0.0, upper=MAX_AMOUNT, **kw)
 
 
 def _capacity(name: str, doc: str, unit: str) -> Column:
-    return Column(name, "float", doc, unit=unit, default=math.inf, lower=0.0, allow_inf=True)
+    return Column(name, "float", doc, unit=unit, default=math.inf, lower=0.0, upper=MAX_TOTAL, allow_inf=True)
+
+
+def _units(name: str, doc: str, **kw: Any) -> Column:
+    return Column(name, "float", doc, unit="units", lower=0.0, upper=MAX_AMOUNT, **kw)
 
 
 TABLES: tuple[Table, ...] = (
@@ -97,10 +114,10 @@ TABLES: tuple[Table, ...] = (
             _id("product", "product id"),
             Column("category", "str", "category id", required=True),
             Column("brand", "str", "brand id", required=True),
-            Column("price", "float", "selling price per unit", unit="currency/unit", required=True, lower=0.0),
-            Column("unit_cost", "float", "purchase cost per unit ordered", unit="currency/unit", required=True, lower=0.0),
+            Column("price", "float", "selling price per unit", unit="currency/unit", required=True, lower=0.0, upper=MAX_AMOUNT),
+            Column("unit_cost", "float", "purchase cost per unit ordered", unit="currency/unit", required=True, lower=0.0, upper=MAX_AMOUNT),
             _money("holding_cost", "cost per unit on hand at the end of a period", unit="currency/unit/period"),
-            Column("volume", "float", "volume of one unit (storage, throughput, lanes)", unit="volume/unit", default=1.0, lower=0.0),
+            Column("volume", "float", "volume of one unit (storage, throughput, lanes)", unit="volume/unit", default=1.0, lower=0.0, upper=MAX_VOLUME),
             Column("status", "str", "`active` (sold today) or `new` (candidate launch)", default="active", choices=("active", "new")),
             Column("launch_earliest", "int", "first period a new product may launch", unit="period", default=0, period="horizon"),
             Column("launch_latest", "int", "last period a new product may launch", unit="period", default=H_LAST, period="horizon"),
@@ -108,7 +125,7 @@ TABLES: tuple[Table, ...] = (
             Column("must_launch", "bool", "a new product that has to launch", default=False),
             _money("salvage_value", "value per unit left in stock at the end", unit="currency/unit"),
             _money("lost_sale_cost", "penalty per unit of unmet demand, on top of the lost margin", unit="currency/unit"),
-            Column("featured_lift", "float", "share of base demand added while featured", unit="share", default=0.0, lower=0.0),
+            Column("featured_lift", "float", "share of base demand added while featured", unit="share", default=0.0, lower=0.0, upper=MAX_MULTIPLIER),
         ),
         key=("product",),
         presence="required",
@@ -140,7 +157,7 @@ TABLES: tuple[Table, ...] = (
             _id("product", "product id", ref="products"),
             Column("region", "str", "region id", required=True),
             Column("period", "int", "period", unit="period", required=True, period="horizon"),
-            Column("demand", "float", "forecast demand", unit="units", required=True, lower=0.0),
+            _units("demand", "forecast demand", required=True),
             Column("demand_sd", "float", "standard deviation of the forecast", unit="units", default=0.0, lower=0.0),
         ),
         key=("product", "region", "period"),
@@ -153,7 +170,7 @@ TABLES: tuple[Table, ...] = (
             _id("product", "product id", ref="products"),
             Column("region", "str", "region id", required=True),
             Column("age", "int", "periods since launch", unit="periods", required=True, lower=0),
-            Column("demand", "float", "forecast demand at that age", unit="units", required=True, lower=0.0),
+            _units("demand", "forecast demand at that age", required=True),
             Column("demand_sd", "float", "standard deviation of the forecast", unit="units", default=0.0, lower=0.0),
         ),
         key=("product", "region", "age"),
@@ -165,7 +182,7 @@ TABLES: tuple[Table, ...] = (
         (
             Column("category", "str", "category id (of a product in products.csv)", required=True),
             Column("period", "int", "period", unit="period", required=True, period="horizon"),
-            Column("index", "float", "seasonal multiplier", unit="factor", required=True, lower=0.0),
+            Column("index", "float", "seasonal multiplier", unit="factor", required=True, lower=0.0, upper=MAX_MULTIPLIER),
         ),
         key=("category", "period"),
     ),
@@ -188,8 +205,8 @@ TABLES: tuple[Table, ...] = (
             _id("warehouse", "warehouse id", ref="warehouses"),
             Column("lead_time", "int", "periods from order to receipt", unit="periods", default=0, lower=0),
             _money("order_cost", "fixed cost per order placed", unit="currency/order"),
-            Column("min_order", "float", "minimum units per order", unit="units", default=0.0, lower=0.0),
-            Column("max_order", "float", "maximum units per order", unit="units", default=math.inf, lower=0.0, allow_inf=True),
+            _units("min_order", "minimum units per order", default=0.0),
+            _units("max_order", "maximum units per order", default=math.inf, allow_inf=True),
             _money("activation_cost", "fixed cost paid once if the product is ever ordered into this warehouse"),
         ),
         key=("product", "warehouse"),
@@ -201,7 +218,7 @@ TABLES: tuple[Table, ...] = (
         (
             _id("product", "product id", ref="products"),
             _id("warehouse", "warehouse id", ref="warehouses"),
-            Column("units", "float", "units on hand", unit="units", required=True, lower=0.0),
+            _units("units", "units on hand", required=True),
         ),
         key=("product", "warehouse"),
     ),
@@ -212,7 +229,7 @@ TABLES: tuple[Table, ...] = (
             _id("product", "product id", ref="products"),
             _id("warehouse", "warehouse id", ref="warehouses"),
             Column("period", "int", "period of arrival", unit="period", required=True, period="horizon"),
-            Column("units", "float", "units arriving", unit="units", required=True, lower=0.0),
+            _units("units", "units arriving", required=True),
         ),
         key=("product", "warehouse", "period"),
     ),
@@ -244,9 +261,9 @@ TABLES: tuple[Table, ...] = (
         (
             _id("product", "product id", ref="products"),
             _id("channel", "channel id", ref="channels"),
-            Column("max_uplift", "float", "units per period at saturation, summed over regions", unit="units/period", required=True, lower=0.0),
-            Column("half_saturation", "float", "spend per period giving half of max_uplift", unit="currency/period", required=True, lower=0.0, lower_open=True),
-            Column("shape", "float", "Hill exponent (>1: S-shaped)", unit="", default=1.0, lower=0.0, lower_open=True),
+            Column("max_uplift", "float", "units per period at saturation, summed over regions", unit="units/period", required=True, lower=0.0, upper=MAX_AMOUNT),
+            Column("half_saturation", "float", "spend per period giving half of max_uplift", unit="currency/period", required=True, lower=MIN_HALF_SATURATION, upper=MAX_AMOUNT),
+            Column("shape", "float", "Hill exponent (>1: S-shaped)", unit="", default=1.0, lower=SHAPE_RANGE[0], upper=SHAPE_RANGE[1]),
             Column("carryover", "float", "adstock decay", unit="share", default=0.0, lower=0.0, upper=1.0, upper_open=True),
         ),
         key=("product", "channel"),
@@ -300,8 +317,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("horizon.start", "str", "date of period 0, for labels (YYYY-MM-DD)", kind="date"),
     Setting("horizon.freq", "str", "pandas offset alias of a period, for labels (e.g. W-MON)", kind="freq"),
     Setting("launch.max_per_period", "int", "new launches allowed per period", lower=0),
-    Setting("finance.max_inventory_value", "float", "cap on sum(unit_cost * stock) each period", lower=0.0),
-    Setting("advertising.total_budget", "float", "ad spend cap over the whole horizon", lower=0.0),
+    Setting("finance.max_inventory_value", "float", "cap on sum(unit_cost * stock) each period", lower=0.0, upper=MAX_TOTAL),
+    Setting("advertising.total_budget", "float", "ad spend cap over the whole horizon", lower=0.0, upper=MAX_TOTAL),
     Setting("advertising.pwl_tolerance", "float", "max error of the piecewise-linear response, as a share of max_uplift",
             default=0.005, lower=0.0, upper=1.0, lower_open=True, upper_open=True),
     Setting("solver.time_limit", "float", "solver time limit in seconds", default=300.0, lower=0.0, lower_open=True),
@@ -335,6 +352,8 @@ def _fmt_default(col: Column) -> str:
 
 def _fmt_range(lower: float | None, upper: float | None, lo_open: bool, up_open: bool) -> str:
     def num(x: float) -> str:
+        if abs(x) >= 1e5:
+            return f"{x:.0e}".replace("e+0", "e").replace("e+", "e")
         return str(int(x)) if float(x).is_integer() else str(x)
 
     parts = []

@@ -354,7 +354,7 @@ def _check_values(ctx: _Ctx, table: str, col: Column, s: pd.Series) -> None:
         if lo is not None:
             bad |= (v < lo) | (col.lower_open & (v == lo))
         if hi is not None:
-            bad |= (v > hi) | (col.upper_open & (v == hi))
+            bad |= ((v > hi) | (col.upper_open & (v == hi))) & ~(col.allow_inf & np.isposinf(v))
     bad &= finite
     for i in np.flatnonzero(bad):
         ctx.add(table, i, col.name, _range_message(col, v[i], lo, hi, ctx.H))
@@ -369,7 +369,18 @@ def _range_message(col: Column, value: float, lo: float | None, hi: float | None
     if lo == 0 and value < 0 and not col.lower_open:
         what = "price or cost" if col.unit == "currency/unit" else "cost" if col.unit.startswith("currency") else "value"
         return f"negative {what} {shown}: must be ≥ 0"
-    return f"{shown} is out of range: must be {_range_text(lo, hi, col.lower_open, col.upper_open)}"
+    text = f"{shown} is out of range: must be {_range_text(lo, hi, col.lower_open, col.upper_open)}"
+    if lo is not None and lo > 0 and value <= 0:  # a Hill parameter: positive by definition, and within what is accepted
+        text = f"{shown} is out of range: must be > 0, and this model accepts {_range_text(lo, hi, False, False)}"
+        return text
+    if col.name == "shape" and (value < lo or value > hi):
+        text += (" (the response would be a step at half_saturation, which the model cannot resolve)" if value > hi
+                 else " (the response would rise over more orders of magnitude of spend than a plan can hold)")
+    elif lo is not None and value < lo and lo > 0:
+        text += " (the response would be a step at zero spend, below the money a plan resolves)"
+    elif hi is not None and value > hi and col.period is None and col.dtype == "float":
+        text += " (larger values lose the solver's precision" + ("; write inf for no limit)" if col.allow_inf else ")")
+    return text
 
 
 def _positions_of(values: np.ndarray, wanted: Any) -> list[int]:

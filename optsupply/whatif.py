@@ -351,7 +351,7 @@ class WhatIf:
     # ------------------------------------------------------------------ solving
 
     def _solve(self, sc: Scenario, opts: SolveOptions, build_seconds: float) -> Plan:
-        return finish_plan(self._run(opts), self._m, self._data, sc, build_seconds)
+        return finish_plan(self._run(opts), self._m, self._data, sc, build_seconds, opts)
 
     def _run(self, opts: SolveOptions) -> SolveResult:
         """One HiGHS run of the current model, as :func:`optsupply.solver.solve_model` does it."""

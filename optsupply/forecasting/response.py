@@ -53,6 +53,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
+from optsupply.schema import MAX_AMOUNT, MIN_HALF_SATURATION
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["fit_response", "adstock", "hill_curve", "fit_hill_adstock", "split_channels", "history_uplift"]
@@ -218,8 +220,9 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
 
     # grid (λ × s × K): the linear part in closed form at every point
     A = np.stack([adstock(xx, lam) for lam in _GRID_CARRY])  # nλ × n
-    k_lo = max(float(xx[xx > 0].min()) / 20.0, 1e-9)
-    k_hi = 20.0 * float(A.max())
+    # within the half_saturation a scenario accepts (optsupply.schema), so that the fitted curve can be planned with
+    k_lo = max(float(xx[xx > 0].min()) / 20.0, MIN_HALF_SATURATION)
+    k_hi = min(max(20.0 * float(A.max()), 10.0 * k_lo), MAX_AMOUNT)
     Ks = np.geomspace(k_lo, k_hi, _GRID_K)
     Hh = _hill_unit(A[:, None, None, :], Ks[None, None, :, None], _GRID_SHAPE[None, :, None, None])
     hu = np.einsum("lskn,n->lsk", Hh, wt * uu)

@@ -21,7 +21,8 @@ carries over into later periods)::
     cost_advertising = Σ spend
 
 (e_i, g_i) come from :func:`optsupply.model.pwl.hill_pwl`: g ≤ the true Hill
-curve everywhere and within pwl_tolerance·max_uplift of it. The concave tail
+curve everywhere and within pwl_tolerance·max_uplift of it for spends from
+``MIN_SPEND`` (1e-5) to ``MAX_SPEND`` (1e12) per period. The concave tail
 needs no binaries (an LP fills segments of decreasing slope in order); only
 the convex start of an S-shaped curve (shape > 1) does — the incremental
 formulation, since HiGHS has no SOS constraints. Because g is non-decreasing,

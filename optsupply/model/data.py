@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optsupply.errors import OptsupplyError
-from optsupply.model.pwl import HillPWL, hill_pwl
+from optsupply.model.pwl import MAX_SPEND, MIN_SPEND, HillPWL, hill_pwl
 from optsupply.scenario import Scenario
 
 
@@ -192,7 +192,8 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
                          "shape": float(row.shape), "carryover": float(row.carryover)}
         if row.max_uplift > 0:
             curves[key] = hill_pwl(float(row.max_uplift), float(row.half_saturation), float(row.shape),
-                                   float(sc.settings["advertising.pwl_tolerance"]))
+                                   float(sc.settings["advertising.pwl_tolerance"]), min_spend=MIN_SPEND,
+                                   max_spend=MAX_SPEND)
     channel_budget = dict(zip(sc.channels["channel"], sc.channels["budget"].astype(float), strict=True))
     for _, c in response:
         channel_budget.setdefault(c, math.inf)

@@ -27,7 +27,9 @@ curve is ``f(x) = x^s / (1 + x^s) = expit(s ln x)`` with derivative
 ``f'(x) = s f(x) (1 - f(x)) / x``, and then scaled back
 (``e_i = k x_i``, ``g_i = M y_i``). The breakpoints in ``x`` therefore depend
 on ``shape`` and ``tolerance`` only, so the construction behaves the same for
-any ``k`` and ``M``.
+any ``k`` and ``M`` -- unless :func:`hill_pwl` is given a spend range
+(``min_spend``, ``max_spend``) that the curve needs, as the model does
+(:data:`MIN_SPEND`, :data:`MAX_SPEND`).
 
 For ``s <= 1`` the curve is concave on ``[0, inf)`` (for ``s < 1`` with an
 infinite slope at 0, which is never evaluated: the chords only use values of
@@ -119,7 +121,16 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit
 
-__all__ = ["HillPWL", "hill_pwl", "hill"]
+__all__ = ["HillPWL", "hill_pwl", "hill", "MIN_SPEND", "MAX_SPEND"]
+
+#: The spends (money per period) over which the model's curves meet ``pwl_tolerance``. Below ``MIN_SPEND`` --
+#: 100 x HiGHS's absolute feasibility tolerance (1e-7), which is also the smallest money a plan shows -- a spend is
+#: not resolved: a first breakpoint there would make the chord's slope, and so the uplift a tolerance-sized spend
+#: buys, unbounded (a Hill curve with shape < 1 has an infinite slope at 0). ``MAX_SPEND`` is the largest budget
+#: a scenario accepts (:data:`optsupply.schema.MAX_TOTAL`). Curves whose breakpoints lie inside anyway (every
+#: shape >= 1 with half_saturation >= 1e-3) are not changed by them.
+MIN_SPEND = 1e-5
+MAX_SPEND = 1e12
 
 # The construction aims slightly below the tolerance so that rounding in the
 # root finders can never push the measured error above it.
@@ -145,13 +156,20 @@ class HillPWL:
         formulation); the later ones have non-increasing slopes. 0 when
         ``shape <= 1``.
     max_error : float
-        ``max_{e >= 0} h(e) - g(e)`` (>= 0), measured exactly per segment.
+        ``max h(e) - g(e)`` (>= 0) over ``resolved_from <= e <= resolved_to``,
+        measured exactly per segment.
+    resolved_from, resolved_to : float
+        The spends over which ``max_error`` holds: ``[0, inf)`` unless
+        ``hill_pwl`` was given a ``min_spend`` or ``max_spend`` that the
+        curve needed (see there). ``g <= h`` holds for every spend.
     """
 
     breakpoints: np.ndarray
     values: np.ndarray
     n_convex: int
     max_error: float
+    resolved_from: float = 0.0
+    resolved_to: float = math.inf
 
 
 def hill(e, max_uplift: float, half_saturation: float, shape: float) -> np.ndarray:
@@ -279,8 +297,9 @@ def _convex_part(c: _Curve, xs: float, target: float) -> tuple[list[float], list
     raise RuntimeError("piecewise-linear Hill approximation did not converge")
 
 
-def _concave_part(c: _Curve, a: float, ya: float, x_end: float, target: float) -> tuple[list[float], list[float]]:
-    """Greedy chords on [a, x_end] starting from (a, ya), ya <= f(a)."""
+def _concave_part(c: _Curve, a: float, ya: float, x_end: float, target: float,
+                  first: float = 0.0) -> tuple[list[float], list[float]]:
+    """Greedy chords on [a, x_end] starting from (a, ya), ya <= f(a); the first chord ends at ``first`` or later."""
     xv, yv = [a], [ya]
 
     def err(a: float, ya: float, b: float) -> float:
@@ -291,6 +310,8 @@ def _concave_part(c: _Curve, a: float, ya: float, x_end: float, target: float) -
             return xv, yv
         if err(a, ya, x_end) <= target:
             b = x_end
+        elif len(xv) == 1 and a < first < x_end and err(a, ya, first) >= target:
+            b = first                     # the greedy chord would end below ``first``
         else:
             # farthest b with chord error = target; search in log(b - a)
             span = x_end - a
@@ -299,12 +320,16 @@ def _concave_part(c: _Curve, a: float, ya: float, x_end: float, target: float) -
                 return err(a, ya, a + math.exp(w)) - target
 
             lo = math.log(span) - 28.0
+            if a > 0.0:                   # b - a must stay above the spacing of doubles at a (steep shapes)
+                lo = max(lo, math.log(a * 8.0 * np.finfo(float).eps))
             while excess(lo) >= 0.0:      # very flat shapes: the first chord is tiny
                 lo -= 28.0
                 if lo < -650.0 or a + math.exp(lo) == a:
                     raise RuntimeError("piecewise-linear Hill approximation: segment too short")
-            w = _root(excess, lo, math.log(span))
+            w = _root(excess, lo, math.log(span)) if excess(lo) < 0.0 <= excess(math.log(span)) else lo
             b = a + math.exp(w)
+        if len(xv) == 1 and b < first:    # spends below ``first`` are not resolved: one chord from a to it
+            b = min(first, x_end)
         xv.append(b)
         yv.append(c.f(b))
         a, ya = b, c.f(b)
@@ -313,27 +338,54 @@ def _concave_part(c: _Curve, a: float, ya: float, x_end: float, target: float) -
     raise RuntimeError("piecewise-linear Hill approximation did not converge")
 
 
-def _measure(c: _Curve, xv: np.ndarray, yv: np.ndarray, n_convex: int) -> tuple[float, float]:
-    """(max f - g, max g - f) over x >= 0, exact per segment."""
-    under, over = 1.0 - yv[-1], yv[-1] - c.f(xv[-1])      # the flat tail
+def _measure(c: _Curve, xv: np.ndarray, yv: np.ndarray, n_convex: int, *, skip_first: bool = False,
+             skip_tail: bool = False) -> tuple[float, float]:
+    """(max f - g, max g - f) over x >= 0, exact per segment.
+
+    ``max f - g`` leaves out the first segment (``skip_first``) and the flat
+    tail (``skip_tail``) when those lie outside the resolved spends;
+    ``max g - f`` always covers everything.
+    """
+    under, over = (0.0 if skip_tail else 1.0 - yv[-1]), yv[-1] - c.f(xv[-1])      # the flat tail
     for i in range(len(xv) - 1):
         u, o = _line_gap_max(c, xv[i], yv[i], xv[i + 1], yv[i + 1], concave=i >= n_convex)
-        under, over = max(under, u), max(over, o)
+        if not (skip_first and i == 0):
+            under = max(under, u)
+        over = max(over, o)
     return max(under, 0.0), over
 
 
-def hill_pwl(max_uplift: float, half_saturation: float, shape: float, tolerance: float) -> HillPWL:
+def hill_pwl(max_uplift: float, half_saturation: float, shape: float, tolerance: float, *,
+             min_spend: float = 0.0, max_spend: float = math.inf) -> HillPWL:
     """Piecewise-linear ``g <= h`` within ``tolerance * max_uplift`` of the Hill curve.
 
     See the module docstring for the construction and how the MIP uses it.
     Deterministic; ``breakpoints / half_saturation`` and ``values / max_uplift``
-    depend on ``shape`` and ``tolerance`` only.
+    depend on ``shape`` and ``tolerance`` only -- unless the spend range is
+    bounded:
+
+    * ``min_spend``: spends below it are not resolved. When the greedy first
+      chord would end below it (flat curves, ``shape < 1``, whose slope at 0 is
+      infinite: for ``shape = 0.1`` and ``tolerance = 0.005`` it ends at
+      ``1e-22 * half_saturation``), the first chord runs from 0 to
+      ``min_spend`` instead. It still lies below ``h`` (a chord of a concave
+      curve); the tolerance holds from ``min_spend`` on.
+    * ``max_spend``: the last breakpoint is at most there (the flat tail
+      starts there, at ``h(max_spend)``); the tolerance holds up to it.
+
+    The model passes a floor and a ceiling that keep every breakpoint inside
+    the money a plan and HiGHS resolve (:mod:`optsupply.model.data`); curves
+    of the accepted shapes and half-saturations whose breakpoints already lie
+    inside are unchanged.
 
     Raises
     ------
     ValueError
         Unless ``max_uplift``, ``half_saturation`` and ``shape`` are finite and
-        positive and ``0 < tolerance < 1``.
+        positive, ``0 < tolerance < 1`` and ``0 <= min_spend < max_spend``;
+        and when the curve is so flat (tiny ``shape``) that reaching
+        ``1 - tolerance`` of ``max_uplift`` takes a spend beyond the range of
+        doubles and no ``max_spend`` bounds it.
     """
     M, k, s, tol = (float(v) for v in (max_uplift, half_saturation, shape, tolerance))
     for name, v in (("max_uplift", M), ("half_saturation", k), ("shape", s)):
@@ -341,10 +393,21 @@ def hill_pwl(max_uplift: float, half_saturation: float, shape: float, tolerance:
             raise ValueError(f"{name} must be a finite positive number, got {v!r}")
     if not (math.isfinite(tol) and 0.0 < tol < 1.0):
         raise ValueError(f"tolerance must be between 0 and 1 (exclusive), got {tol!r}")
+    lo_spend, hi_spend = float(min_spend), float(max_spend)
+    if not (math.isfinite(lo_spend) and 0.0 <= lo_spend < hi_spend):
+        raise ValueError(f"need 0 <= min_spend < max_spend, got {min_spend!r} and {max_spend!r}")
 
     c = _Curve(s)
     target = tol * _TARGET_FACTOR
-    x_end = math.exp(math.log((1.0 - target) / target) / s)   # f(x_end) = 1 - target
+    log_end = math.log((1.0 - target) / target) / s         # f(x_end) = 1 - target
+    capped = math.isfinite(hi_spend) and log_end > math.log(hi_spend / k)
+    if capped:
+        log_end = math.log(hi_spend / k)
+    if log_end > 700.0:
+        raise ValueError(f"shape {s} is too flat: the curve reaches {1 - tol:g} of max_uplift only at a spend of "
+                         f"about half_saturation * e^{log_end:.0f}; give a max_spend")
+    x_end = math.exp(log_end)
+    first = lo_spend / k
 
     if s > 1.0:
         xs = math.exp(math.log((s - 1.0) / (s + 1.0)) / s)
@@ -355,7 +418,7 @@ def hill_pwl(max_uplift: float, half_saturation: float, shape: float, tolerance:
             xv, yv = xv + x2[1:], yv + y2[1:]
     else:
         n_convex = 0
-        xv, yv = _concave_part(c, 0.0, 0.0, x_end, target)
+        xv, yv = _concave_part(c, 0.0, 0.0, x_end, target, first=first)
 
     x = np.array(xv, dtype=float)
     y = np.array(yv, dtype=float)
@@ -365,9 +428,12 @@ def hill_pwl(max_uplift: float, half_saturation: float, shape: float, tolerance:
     if not (np.all(np.diff(x) > 0.0) and np.all(np.isfinite(y))):
         raise RuntimeError("piecewise-linear Hill approximation produced invalid breakpoints")
 
-    under, over = _measure(c, x, y, n_convex)
+    floored = n_convex == 0 and first > 0.0 and len(x) > 1 and x[1] <= first * (1.0 + 1e-12)
+    under, over = _measure(c, x, y, n_convex, skip_first=floored, skip_tail=capped)
     if over > _CHECK_SLACK or under > tol:
         raise RuntimeError(
             f"piecewise-linear Hill approximation failed its check (shape={s}, tolerance={tol}): "
             f"max h-g = {under:.3g}, max g-h = {over:.3g}")
-    return HillPWL(breakpoints=x * k, values=y * M, n_convex=int(n_convex), max_error=float(under * M))
+    return HillPWL(breakpoints=x * k, values=y * M, n_convex=int(n_convex), max_error=float(under * M),
+                   resolved_from=float(x[1] * k) if floored else 0.0,
+                   resolved_to=float(x[-1] * k) if capped else math.inf)
