@@ -94,8 +94,9 @@ def _id(name: str, doc: str, ref: str | None = None) -> Column:
 HISTORY_MAX = 1e12
 
 
-def _money(name: str, doc: str, unit: str = "currency", default: float = 0.0, **kw: Any) -> Column:
-    return Column(name, "float", doc, unit=unit, default=default, lower=0.0, upper=MAX_AMOUNT, **kw)
+def _money(name: str, doc: str, unit: str = "currency", default: float = 0.0, upper: float = MAX_AMOUNT,
+           **kw: Any) -> Column:
+    return Column(name, "float", doc, unit=unit, default=default, lower=0.0, upper=upper, **kw)
 
 
 def _capacity(name: str, doc: str, unit: str) -> Column:

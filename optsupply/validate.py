@@ -357,10 +357,12 @@ def _check_values(ctx: _Ctx, table: str, col: Column, s: pd.Series) -> None:
             bad |= ((v > hi) | (col.upper_open & (v == hi))) & ~(col.allow_inf & np.isposinf(v))
     bad &= finite
     for i in np.flatnonzero(bad):
-        ctx.add(table, i, col.name, _range_message(col, v[i], lo, hi, ctx.H))
+        ctx.add(table, i, col.name, _range_message(col, v[i], lo, hi, ctx.H, solved=table != "history"))
 
 
-def _range_message(col: Column, value: float, lo: float | None, hi: float | None, H: int | None) -> str:
+def _range_message(col: Column, value: float, lo: float | None, hi: float | None, H: int | None,
+                   solved: bool = True) -> str:
+    """Why ``value`` is refused; ``solved``: the column goes into the MIP (history only feeds the forecast)."""
     shown = f"{value:g}"
     if col.period == "horizon":
         return f"period {shown} is out of range: the horizon has periods 0 to {H - 1}" if H else f"period {shown} is out of range"
@@ -378,7 +380,7 @@ def _range_message(col: Column, value: float, lo: float | None, hi: float | None
                  else " (the response would rise over more orders of magnitude of spend than a plan can hold)")
     elif lo is not None and value < lo and lo > 0:
         text += " (the response would be a step at zero spend, below the money a plan resolves)"
-    elif hi is not None and value > hi and col.period is None and col.dtype == "float":
+    elif hi is not None and value > hi and col.period is None and col.dtype == "float" and solved:
         text += " (larger values lose the solver's precision" + ("; write inf for no limit)" if col.allow_inf else ")")
     return text
 
