@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from optsupply import Scenario
+from optsupply.files import MARKER
 from optsupply.io import finalize_dtypes
 from optsupply.schema import H_LAST, TABLES, Table
 
@@ -87,7 +88,8 @@ def write_scenario(out: Path, settings: dict[str, Any], rows: dict[str, list[dic
         for old in [*out.glob("*.csv"), out / "scenario.toml"]:
             old.unlink(missing_ok=True)
         for f in sorted(written.iterdir()):
-            shutil.copyfile(f, out / f.name)
+            if f.name != MARKER:  # a shipped instance is an input: never a folder optsupply may replace
+                shutil.copyfile(f, out / f.name)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
