@@ -1,0 +1,355 @@
+"""Model features against answers computed outside the model.
+
+Each test writes a small scenario (or generates one) and computes the expected
+optimum itself, from the SPEC's definitions and nothing of optsupply's model
+code: the true Hill curve h(e) = M·e^s/(e^s + k^s) and the adstock recursion
+e_t = x_t + carryover·e_{t−1} written out here (never optsupply's
+piecewise-linear helpers), a Wagner–Whitin dynamic program over stock levels,
+enumeration over spend grids, and hand calculations written next to the test.
+
+* adstock (carryover): a dynamic program over effective spend;
+* S-shaped Hill curves (shape > 1): enumeration of spend against the true curve;
+* ad uplift split over regions: by hand;
+* initial stock and pipeline receipts: Wagner–Whitin by dynamic programming;
+* decomposition beyond tiny: independent products, where fix-and-optimize must
+  reach the optimum, and a generated instance bracketed by the MIP optimum;
+* what-if lean re-solves and sweeps: the new optimum from the same dynamic program;
+* plans stopped by node / solution limits: status, checker, profit ≤ bound;
+* the generator's documented statistics, with tolerances from the sample size.
+
+A plan counts on the piecewise-linear response g ≤ h with h − g ≤ tolerance·M
+(SPEC §3), so with ads the solved profit must lie in
+[optimum − Σ margin·tolerance·M, optimum] over every product, channel and period.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optsupply as ops
+from optsupply.generate import LAYOUT, SIZES, generate
+from optsupply.sweep import sweep
+from optsupply.testing import check_plan
+from optsupply.whatif import WhatIf
+from tests.test_oracles import one_warehouse, toml_for, write_scenario
+
+SOLVE = dict(mip_gap=1e-9, threads=1, time_limit=120, seed=0)
+
+
+def solve_checked(folder: Path, **options: object) -> tuple[ops.Scenario, ops.Plan]:
+    sc = ops.Scenario.load(folder)
+    plan = ops.solve(sc, **{**SOLVE, **options})
+    assert plan.kpis["status"] == "optimal"
+    assert check_plan(sc, plan) == []
+    return sc, plan
+
+
+def hill(e: float | np.ndarray, M: float, k: float, s: float) -> float | np.ndarray:
+    """The true Hill curve of SPEC §3, written out here."""
+    e = np.asarray(e, dtype=float)
+    return M * e ** s / (e ** s + k ** s)
+
+
+def adstock(spend: list[float], carryover: float) -> list[float]:
+    """Effective spend e_t = x_t + carryover·e_{t−1}, e_{−1} = 0."""
+    out, e = [], 0.0
+    for x in spend:
+        e = x + carryover * e
+        out.append(e)
+    return out
+
+
+def ad_rows(plan: ops.Plan, product: str, channel: str, H: int) -> tuple[list[float], list[float], list[float]]:
+    """Spend, effective spend and uplift per period (0 where the plan has no row)."""
+    ads = plan.advertising
+    ads = ads[(ads["product"] == product) & (ads["channel"] == channel)].set_index("period")
+    col = lambda c: [float(ads[c].get(t, 0.0)) for t in range(H)]  # noqa: E731
+    return col("spend"), col("effective_spend"), col("uplift")
+
+
+def assert_uplift_on_the_true_curve(plan: ops.Plan, product: str, channel: str, H: int, carryover: float,
+                                    M: float, k: float, s: float, tol: float) -> None:
+    """The plan's effective spend follows the adstock recursion of its spend, and its uplift lies
+    within [h(e) − tol·M, h(e)] (no capacity limits here, so the plan counts on all the response gives)."""
+    spend, eff, uplift = ad_rows(plan, product, channel, H)
+    assert eff == pytest.approx(adstock(spend, carryover), abs=1e-6)
+    for e, u in zip(eff, uplift):
+        h = float(hill(e, M, k, s))
+        assert h - tol * M - 1e-6 <= u <= h + 1e-6, (product, e, u, h)
+
+
+# ---------------------------------------------------------------------- 1. adstock
+
+
+ADSTOCK = dict(price=15.0, unit_cost=10.0, M=100.0, k=50.0, carryover=0.5, H=4, tol=0.002, base=1000.0)
+
+
+def adstock_dp(m: float, M: float, k: float, lam: float, H: int, e_max: float, step: float) -> tuple[float, list[float]]:
+    """Best Σ_t (m·h(e_t) − x_t) with x_t = e_t − λ·e_{t−1} ≥ 0, by dynamic programming over a grid of
+    effective spend (the state): V_t(e_{t−1}) = max_{e ≥ λ·e_{t−1}} m·h(e) − (e − λ·e_{t−1}) + V_{t+1}(e).
+
+    The grid optimum is feasible, hence ≤ the true optimum; returns it and its effective spends."""
+    grid = np.arange(0.0, e_max + step / 2, step)
+    gain = m * hill(grid, M, k, 1.0)
+    V = np.zeros(len(grid))  # V_H ≡ 0
+    choice = []
+    for _ in range(H):
+        # rows: previous state i, columns: next state j; feasible when grid[j] ≥ λ·grid[i]
+        val = gain[None, :] - (grid[None, :] - lam * grid[:, None]) + V[None, :]
+        val[grid[None, :] < lam * grid[:, None] - 1e-12] = -np.inf
+        choice.append(np.argmax(val, axis=1))
+        V = val[np.arange(len(grid)), choice[-1]]
+    i, eff = 0, []
+    for t in range(H):
+        i = int(choice[H - 1 - t][i])
+        eff.append(float(grid[i]))
+    return float(V[0]), eff
+
+
+def adstock_scenario(folder: Path, carryover: float) -> None:
+    a = ADSTOCK
+    write_scenario(folder, toml_for(a["H"], f"[advertising]\npwl_tolerance = {a['tol']}\n"), {
+        "products": [{"product": "P1", "category": "C1", "brand": "B1", "price": a["price"], "unit_cost": a["unit_cost"]}],
+        "demand": [{"product": "P1", "region": "R1", "period": t, "demand": a["base"]} for t in range(a["H"])],
+        "channels": [{"channel": "tv", "budget": math.inf}],
+        "response": [{"product": "P1", "channel": "tv", "max_uplift": a["M"], "half_saturation": a["k"],
+                      "shape": 1, "carryover": carryover}],
+        **one_warehouse(["P1"])})
+
+
+def test_adstock_matches_dynamic_program(tmp_path: Path) -> None:
+    """Oracle: a DP over the effective spend e_t (the state), with the true Hill curve (s = 1) and
+    x_t = e_t − 0.5·e_{t−1}. Cross-check in closed form: x_t = e_t − λe_{t−1} makes the ad profit
+    Σ_t m·h(e_t) − c_t·e_t with c_t = 1 − λ before the last period and 1 in it, separable:
+    e_t = √(m·M·k/c_t) − k = √(5·100·50/0.5) − 50 = 173.6 (t < 3) and √25000 − 50 = 108.1 (t = 3),
+    which keeps e_3 ≥ λ·e_2 = 86.8. Without carryover each period would be worth
+    5·h(108.1) − 108.1 = 233.8 instead of 301.4 (t < 3): about 200 less, ≫ the PWL allowance 4."""
+    a = ADSTOCK
+    adstock_scenario(tmp_path, a["carryover"])
+    m, M, k, lam, H = a["price"] - a["unit_cost"], a["M"], a["k"], a["carryover"], a["H"]
+    dp_value, dp_eff = adstock_dp(m, M, k, lam, H, e_max=300.0, step=0.2)
+    closed = [math.sqrt(m * M * k / (1 - lam)) - k] * (H - 1) + [math.sqrt(m * M * k) - k]
+    closed_value = sum(m * float(hill(e, M, k, 1)) for e in closed) - (sum(closed) - lam * sum(closed[:-1]))
+    assert dp_eff == pytest.approx(closed, abs=0.2)
+    assert closed_value - 1e-2 <= dp_value <= closed_value + 1e-9  # grid ≤ true optimum, and close to it
+    no_carry = H * (m * float(hill(math.sqrt(m * M * k) - k, M, k, 1)) - (math.sqrt(m * M * k) - k))
+    allowance = H * m * a["tol"] * M
+    assert closed_value - no_carry > 50 * allowance
+
+    sc, plan = solve_checked(tmp_path)
+    optimum = m * a["base"] * H + closed_value
+    profit = plan.kpis["profit"]
+    assert optimum - allowance - 1e-6 <= profit <= optimum + 1e-6
+    assert_uplift_on_the_true_curve(plan, "P1", "tv", H, lam, M, k, 1.0, a["tol"])
+    spend, eff, _ = ad_rows(plan, "P1", "tv", H)
+    # spends near the optimum: a 4-unit loss allows only a narrow window around e* (curvature ~0.002/unit²)
+    for e, e_star in zip(eff, closed):
+        assert abs(e - e_star) < 0.25 * e_star, (eff, closed)
+    assert plan.kpis["costs"]["advertising"] == pytest.approx(sum(spend), abs=1e-6)
+
+
+# ---------------------------------------------------------------------- 2. S-shaped Hill curves
+
+
+S_CURVES = {
+    # product: margin m, (M, k, shape), channel budget per period (own channel each)
+    "S1": (5.0, (100.0, 100.0, 2.0), math.inf),   # interior optimum on the concave tail
+    "S2": (5.0, (100.0, 100.0, 2.0), 40.0),       # budget inside the convex start: all or nothing
+    "S3": (5.0, (100.0, 100.0, 2.0), 70.0),       # budget just past the inflection (57.7)
+    "S4": (1.2, (100.0, 100.0, 2.0), math.inf),   # max average return m·h(x)/x = 0.6 < 1: never pays
+    "S5": (8.0, (60.0, 40.0, 3.0), math.inf),     # steeper S (s = 3)
+    "S6": (8.0, (60.0, 40.0, 3.0), 25.0),         # s = 3, budget in the convex start
+}
+S_TOL = 0.004
+
+
+def s_curve_best(m: float, M: float, k: float, s: float, budget: float) -> tuple[float, float, float]:
+    """max over x in [0, budget] of m·h(x) − x by enumeration on a fine grid of x/k, refined around the
+    best point. Returns (value, x, upper bound on the grid's shortfall: slope bound · half a step)."""
+    hi = min(budget, 20.0 * k)
+    xs = np.linspace(0.0, hi, 200_001)
+    vals = m * hill(xs, M, k, s) - xs
+    i = int(np.argmax(vals))
+    step = xs[1] - xs[0]
+    fine = np.linspace(max(0.0, xs[i] - step), min(hi, xs[i] + step), 2001)
+    fv = m * hill(fine, M, k, s) - fine
+    j = int(np.argmax(fv))
+    slope = m * M * s / k + 1.0  # bound on |d/dx (m·h(x) − x)| (h' ≤ M·s/k for s ≥ 1... generously)
+    # beyond 20·k the curve is within M/(1+20^s) of M and extra spend only costs: no better point there
+    return float(fv[j]), float(fine[j]), slope * (fine[1] - fine[0])
+
+
+def s_scenario(folder: Path, H: int) -> None:
+    products, demand, response, channels = [], [], [], []
+    for p, (m, (M, k, s), budget) in S_CURVES.items():
+        products.append({"product": p, "category": "C1", "brand": "B1", "price": 10.0 + m, "unit_cost": 10.0})
+        demand += [{"product": p, "region": "R1", "period": t, "demand": 500.0} for t in range(H)]
+        channels.append({"channel": f"ch_{p}", "budget": budget})
+        response.append({"product": p, "channel": f"ch_{p}", "max_uplift": M, "half_saturation": k, "shape": s,
+                         "carryover": 0})
+    write_scenario(folder, toml_for(H, f"[advertising]\npwl_tolerance = {S_TOL}\n"), {
+        "products": products, "demand": demand, "channels": channels, "response": response,
+        **one_warehouse(list(S_CURVES))})
+
+
+def test_s_shaped_curves_match_enumeration(tmp_path: Path) -> None:
+    """Oracle: each product has its own channel, so the products are independent and each period is
+    the same problem: max_{0 ≤ x ≤ budget} m·h(x) − x, enumerated on a grid of 200 001 spends (refined)
+    with the true S-curve. Expected per product: S1 spends past the inflection, S2's budget (40 < k) is
+    in the convex start, where the best is all or nothing, S4 never advertises (m·M/(2k) = 0.6 < 1 is
+    its best average return for s = 2). The plan must reach each optimum within m·tolerance·M per
+    period, and never exceed it."""
+    H = 2
+    s_scenario(tmp_path, H)
+    best = {p: s_curve_best(m, M, k, s, b) for p, (m, (M, k, s), b) in S_CURVES.items()}
+    assert best["S4"][1] == 0.0 and best["S4"][0] == 0.0
+    assert best["S2"][1] in (0.0, 40.0) and best["S6"][1] in (0.0, 25.0)
+    assert best["S1"][1] > 100.0 and best["S3"][1] == pytest.approx(70.0)
+    sc, plan = solve_checked(tmp_path)
+    ads = plan.advertising
+    for p, (m, (M, k, s), _) in S_CURVES.items():
+        value, x_star, slack = best[p]
+        spend, eff, uplift = ad_rows(plan, p, f"ch_{p}", H)
+        assert_uplift_on_the_true_curve(plan, p, f"ch_{p}", H, 0.0, M, k, s, S_TOL)
+        got = sum(m * u - x for u, x in zip(uplift, spend))
+        assert H * (value - m * S_TOL * M) - 1e-6 <= got <= H * (value + slack) + 1e-6, (p, got, value, x_star)
+    base = sum(m * 500.0 * H for m, *_ in S_CURVES.values())
+    optimum = base + H * sum(v for v, _, _ in best.values())
+    allowance = H * sum(m * S_TOL * M for m, (M, *_), _ in S_CURVES.values())
+    assert optimum - allowance - 1e-6 <= plan.kpis["profit"] <= optimum + H * sum(sl for *_, sl in best.values()) + 1e-6
+    assert ads[ads["product"] == "S4"]["spend"].sum() == 0.0
+
+
+# ---------------------------------------------------------------------- 3. uplift split over regions
+
+
+def test_uplift_split_over_regions_by_hand(tmp_path: Path) -> None:
+    """By hand. A (active; price 10, unit cost 6) has demand R1: 10, 50 and R2: 20, 0 in periods 0, 1:
+    totals 60 : 20, so every period's uplift goes 3/4 to R1 and 1/4 to R2 (not by the period's own
+    demand: 1/3 and 1 to R1). The lane to R2 costs 5 > margin 4, so nothing is sold in R2 and a unit
+    of uplift is worth 3/4·4 = 3. Hill M = 100, k = 12, s = 1: x* = √(3·100·12) − 12 = 48,
+    h(48) = 100·48/60 = 80 units (60 to R1, 20 to R2), worth 3·80 − 48 = 192 per period.
+    Profit = base 4·(10 + 50) + 2·192 = 624 (less at most 2·3·0.005·100 = 3 for the PWL).
+    Splitting by the period's own demand would give 65.3 + 273.5 (profit ≤ 579), equally 114 a period.
+
+    N (new, must launch at 0; price 8, unit cost 5) has launch curve R1: 6, 2 and R2: 2, 6 (ages 0, 1)
+    and seasonality 2.0, 1.0: shares before seasonality 8 : 8 = 1/2 each (after it, 14 : 10).
+    Its R2 is not served either, a unit of uplift is worth 1/2·3 = 1.5; M = 40, k = 15:
+    x* = √(1.5·40·15) − 15 = 15, h(15) = 20 units (10 to R1), worth 1.5·20 − 15 = 15 per period.
+    Base: R1 sells 6·2 + 2·1 = 14 at margin 3 = 42."""
+    H = 2
+    products = [{"product": "A", "category": "C1", "brand": "B1", "price": 10.0, "unit_cost": 6.0},
+                {"product": "N", "category": "C2", "brand": "B1", "price": 8.0, "unit_cost": 5.0, "status": "new",
+                 "launch_earliest": 0, "launch_latest": 0, "must_launch": True}]
+    demand = [{"product": "A", "region": r, "period": t, "demand": d}
+              for r, ds in (("R1", [10.0, 50.0]), ("R2", [20.0, 0.0])) for t, d in enumerate(ds)]
+    curve = [{"product": "N", "region": r, "age": a, "demand": d}
+             for r, ds in (("R1", [6.0, 2.0]), ("R2", [2.0, 6.0])) for a, d in enumerate(ds)]
+    season = [{"category": "C2", "period": 0, "index": 2.0}, {"category": "C2", "period": 1, "index": 1.0}]
+    response = [{"product": "A", "channel": "web", "max_uplift": 100.0, "half_saturation": 12.0, "shape": 1},
+                {"product": "N", "channel": "web", "max_uplift": 40.0, "half_saturation": 15.0, "shape": 1}]
+    write_scenario(tmp_path, toml_for(H), {
+        "products": products, "demand": demand, "launch_curve": curve, "seasonality": season,
+        "channels": [{"channel": "web"}], "response": response,
+        **one_warehouse(["A", "N"], lane_cost={"R1": 0.0, "R2": 5.0})})
+    sc, plan = solve_checked(tmp_path)
+    assert plan.kpis["profit"] <= 624.0 + 30.0 + 42.0 + 1e-6
+    assert plan.kpis["profit"] >= 624.0 + 30.0 + 42.0 - 2 * (3 * 0.005 * 100 + 1.5 * 0.005 * 40) - 1e-6
+    share = {("A", "R1"): 0.75, ("A", "R2"): 0.25, ("N", "R1"): 0.5, ("N", "R2"): 0.5}
+    ad = plan.advertising.groupby(["product", "period"])["uplift"].sum()
+    sales = plan.sales.set_index(["product", "region", "period"])
+    for (p, r), f in share.items():
+        for t in range(H):
+            assert ad[p, t] > 10.0  # both advertise in both periods
+            assert sales.loc[(p, r, t), "ad_uplift"] == pytest.approx(f * ad[p, t], abs=1e-6), (p, r, t)
+    assert plan.sales[plan.sales["region"] == "R2"]["sales"].sum() == pytest.approx(0.0, abs=1e-6)
+    a_spend = plan.advertising.set_index(["product", "period"])["spend"]
+    for t in range(H):
+        assert a_spend["A", t] == pytest.approx(48.0, rel=0.2)
+        assert a_spend["N", t] == pytest.approx(15.0, rel=0.35)
+
+
+# ---------------------------------------------------------------------- 4. initial stock and pipeline
+
+
+WW = dict(demand=[8.0, 12.0, 5.0, 20.0, 7.0, 15.0], price=200.0, unit_cost=5.0, holding=1.0, order_cost=40.0,
+          lead=1, initial=15.0, pipeline={3: 10.0})
+
+
+def wagner_whitin(demand: list[float], *, unit_cost: float, holding: float, order_cost: float, lead: int,
+                  initial: float, pipeline: dict[int, float]) -> tuple[float, list[tuple[int, float]]]:
+    """Least cost Σ unit_cost·q + order_cost·[q > 0] + holding·(end stock) serving all demand, by a DP
+    over the integer stock at the end of each period (all data are whole units, and so are the optimal
+    orders). An order placed at t arrives at t + lead ≤ H − 1; period t receives the order placed at
+    t − lead and pipeline[t]; stock starts at ``initial``. Returns (cost, [(placed, units)])."""
+    H = len(demand)
+    cap = int(sum(demand) + initial + sum(pipeline.values()))
+    INF = math.inf
+    cost = {int(initial): 0.0}  # stock at the end of period t−1 → least cost so far
+    paths: dict[int, list] = {int(initial): []}
+    for t in range(H):
+        new, new_paths = {}, {}
+        can_order = t - lead >= 0
+        for s0, c0 in cost.items():
+            for q in range(0, cap + 1) if can_order else (0,):
+                s = s0 + q + pipeline.get(t, 0.0) - demand[t]
+                if s < 0 or s > cap:
+                    continue
+                c = c0 + unit_cost * q + (order_cost if q > 0 else 0.0) + holding * s
+                if c < new.get(int(s), INF) - 1e-9:
+                    new[int(s)] = c
+                    new_paths[int(s)] = paths[s0] + ([(t - lead, float(q))] if q > 0 else [])
+        cost, paths = new, new_paths
+    best = min(cost, key=lambda s: cost[s])
+    return cost[best], paths[best]
+
+
+def ww_scenario(folder: Path, order_cost: float, initial: float, pipeline: dict[int, float]) -> None:
+    w = WW
+    H = len(w["demand"])
+    tables = {
+        "products": [{"product": "P1", "category": "C1", "brand": "B1", "price": w["price"],
+                      "unit_cost": w["unit_cost"], "holding_cost": w["holding"]}],
+        "demand": [{"product": "P1", "region": "R1", "period": t, "demand": d} for t, d in enumerate(w["demand"])],
+        **one_warehouse(["P1"]),
+    }
+    tables["supply"] = [{"product": "P1", "warehouse": "W1", "lead_time": w["lead"], "order_cost": order_cost}]
+    if initial:
+        tables["initial_stock"] = [{"product": "P1", "warehouse": "W1", "units": initial}]
+    if pipeline:
+        tables["pipeline"] = [{"product": "P1", "warehouse": "W1", "period": t, "units": u} for t, u in pipeline.items()]
+    write_scenario(folder, toml_for(H), tables)
+
+
+def ww_profit(order_cost: float = WW["order_cost"], initial: float = WW["initial"],
+              pipeline: dict[int, float] | None = None) -> tuple[float, list[tuple[int, float]]]:
+    """Revenue of all demand (price 200 ≫ any saving from losing a unit: at most 5 + 40 + 6·1) minus the WW cost."""
+    pipeline = WW["pipeline"] if pipeline is None else pipeline
+    cost, orders = wagner_whitin(WW["demand"], unit_cost=WW["unit_cost"], holding=WW["holding"],
+                                 order_cost=order_cost, lead=WW["lead"], initial=initial, pipeline=pipeline)
+    return WW["price"] * sum(WW["demand"]) - cost, orders
+
+
+@pytest.mark.parametrize("initial, pipeline", [(15.0, {3: 10.0}), (8.0, {1: 30.0}), (40.0, {}), (8.0, {})],
+                         ids=["stock-and-pipeline", "large-pipeline", "stock-only", "stock-for-period-0"])
+def test_initial_stock_and_pipeline_match_wagner_whitin(tmp_path: Path, initial: float, pipeline: dict) -> None:
+    """Oracle: the Wagner–Whitin DP above (lead time 1, so period 0 is served only from the initial
+    stock). The free units are not bought (no unit cost) but are held like any other (holding on
+    end-of-period stock); each case's optimum differs from the one that ignores the initial stock or
+    the pipeline, so the test fails if the model drops either."""
+    ww_scenario(tmp_path, WW["order_cost"], initial, pipeline)
+    profit, orders = ww_profit(initial=initial, pipeline=pipeline)
+    if pipeline:
+        assert ww_profit(initial=initial, pipeline={})[0] < profit - 1.0
+    sc, plan = solve_checked(tmp_path)
+    assert plan.kpis["profit"] == pytest.approx(profit, abs=1e-6)
+    got = sorted((int(t), float(u)) for t, u in zip(plan.orders["period"], plan.orders["units"]))
+    assert [t for t, _ in got] == [t for t, _ in orders]
+    assert [u for _, u in got] == pytest.approx([u for _, u in orders], abs=1e-6)
+    assert plan.kpis["fill_rate"] == pytest.approx(1.0)
