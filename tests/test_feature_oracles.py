@@ -353,3 +353,199 @@ def test_initial_stock_and_pipeline_match_wagner_whitin(tmp_path: Path, initial:
     assert [t for t, _ in got] == [t for t, _ in orders]
     assert [u for _, u in got] == pytest.approx([u for _, u in orders], abs=1e-6)
     assert plan.kpis["fill_rate"] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------- 5. decomposition beyond tiny
+
+
+def independent_products(folder: Path) -> dict[str, float]:
+    """Four products that share nothing that binds (one warehouse and lanes without capacity or fixed
+    cost, no budgets, slots or launch caps): the joint optimum is the sum of each product's own.
+    Returns the oracle values known outside the solver: W's Wagner–Whitin profit."""
+    H = len(WW["demand"])
+    w = WW
+    products = [
+        {"product": "W", "category": "C1", "brand": "B1", "price": w["price"], "unit_cost": w["unit_cost"],
+         "holding_cost": w["holding"]},
+        {"product": "V", "category": "C1", "brand": "B1", "price": 12.0, "unit_cost": 7.0, "holding_cost": 0.5},
+        {"product": "N1", "category": "C2", "brand": "B2", "price": 20.0, "unit_cost": 12.0, "status": "new",
+         "launch_earliest": 0, "launch_latest": 4, "launch_cost": 30.0, "holding_cost": 0.2},
+        {"product": "N2", "category": "C3", "brand": "B3", "price": 9.0, "unit_cost": 6.0, "status": "new",
+         "launch_earliest": 1, "launch_latest": 3, "launch_cost": 25.0},
+    ]
+    demand = [{"product": "W", "region": "R1", "period": t, "demand": d} for t, d in enumerate(w["demand"])]
+    demand += [{"product": "V", "region": r, "period": t, "demand": d}
+               for r, ds in (("R1", [5, 9, 14, 3, 8, 11]), ("R2", [4, 0, 6, 10, 2, 7])) for t, d in enumerate(ds)]
+    curve = [{"product": "N1", "region": "R1", "age": a, "demand": d} for a, d in enumerate([3.0, 9.0, 12.0, 6.0])]
+    curve += [{"product": "N2", "region": "R2", "age": a, "demand": d} for a, d in enumerate([10.0, 6.0, 2.0])]
+    season = [{"category": "C2", "period": t, "index": v} for t, v in enumerate([1.0, 0.8, 1.2, 1.4, 1.0, 0.7])]
+    supply = [{"product": "W", "warehouse": "W1", "lead_time": 1, "order_cost": w["order_cost"]},
+              {"product": "V", "warehouse": "W1", "lead_time": 0, "order_cost": 25.0},
+              {"product": "N1", "warehouse": "W1", "lead_time": 1, "order_cost": 15.0},
+              {"product": "N2", "warehouse": "W1", "lead_time": 0, "order_cost": 10.0, "min_order": 12.0}]
+    write_scenario(folder, toml_for(H), {
+        "products": products, "demand": demand, "launch_curve": curve, "seasonality": season,
+        "warehouses": [{"warehouse": "W1"}], "supply": supply,
+        "initial_stock": [{"product": "W", "warehouse": "W1", "units": w["initial"]}],
+        "pipeline": [{"product": "W", "warehouse": "W1", "period": t, "units": u} for t, u in w["pipeline"].items()],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 0.5}, {"warehouse": "W1", "region": "R2",
+                                                                               "cost_per_unit": 1.0}]})
+    return {"W": ww_profit()[0]}
+
+
+def test_decompose_reaches_the_optimum_of_independent_products(tmp_path: Path) -> None:
+    """Oracle: with nothing shared that binds, fixing the other products changes nothing for a group, so
+    one sweep of fix-and-optimize (groups of two products) solves every product to its own optimum and
+    the Lagrangian bound (no coupling row to price) is the sum of the groups' optima. The optimum is
+    proven by the joint MIP (gap 1e-9), and W's part of it is its Wagner–Whitin profit."""
+    known = independent_products(tmp_path)
+    sc = ops.Scenario.load(tmp_path)
+    best = ops.solve(sc, method="mip", **SOLVE)
+    assert best.kpis["status"] == "optimal" and check_plan(sc, best) == []
+    optimum = best.kpis["profit"]
+    w_profit = best.sales[best.sales["product"] == "W"]["sales"].sum() * WW["price"] - WW["unit_cost"] * \
+        best.orders[best.orders["product"] == "W"]["units"].sum() - WW["order_cost"] * (best.orders["product"] == "W").sum() \
+        - WW["holding"] * best.stock[best.stock["product"] == "W"]["units"].sum() \
+        - 0.5 * best.shipments[best.shipments["product"] == "W"]["units"].sum()
+    assert w_profit == pytest.approx(known["W"] - 0.5 * sum(WW["demand"]), abs=1e-6)  # lane R1 costs 0.5 a unit
+
+    plan = ops.solve(sc, method="decompose", mip_gap=1e-9, threads=1, time_limit=20, seed=0)
+    k = plan.kpis
+    assert k["method"] == "decompose" and k["groups"] == 2
+    assert check_plan(sc, plan) == []
+    assert k["profit"] == pytest.approx(optimum, rel=1e-7)
+    assert k["best_bound"] is not None and k["best_bound"] >= optimum - 1e-6 * abs(optimum)
+    assert k["best_bound"] == pytest.approx(optimum, rel=1e-6)
+    assert k["status"] == "optimal"
+    assert k["profit"] > k["start_profit"] + 1.0  # the sweeps did the work, not the siloed start
+
+
+def test_decompose_brackets_the_mip_optimum_on_xsmall_seed_4() -> None:
+    """Oracle: the MIP optimum of generated xsmall seed 4, proven by the joint MIP (gap 1e-9): the
+    decomposition's plan is at most it and its bound at least it."""
+    sc = generate("xsmall", 4)
+    best = ops.solve(sc, method="mip", **SOLVE)
+    assert best.kpis["status"] == "optimal"
+    optimum = best.kpis["profit"]
+    plan = ops.solve(sc, method="decompose", mip_gap=1e-9, threads=1, time_limit=3, seed=0)
+    assert check_plan(sc, plan) == []
+    assert plan.kpis["profit"] <= optimum + 1e-6 * abs(optimum)
+    assert plan.kpis["best_bound"] is None or plan.kpis["best_bound"] >= optimum - 1e-6 * abs(optimum)
+    assert plan.kpis["profit"] >= plan.kpis["start_profit"] - 1e-9
+
+
+# ---------------------------------------------------------------------- 6. what-if and sweeps
+
+
+def test_whatif_lean_resolves_match_wagner_whitin(tmp_path: Path) -> None:
+    """Oracle: the Wagner–Whitin DP for each changed scenario. Order cost 40 → 10 → 100 and the price
+    200 → 150 are lean updates (objective coefficients); a different initial stock is a rebuild. Each
+    new optimum must be the DP's, not only the cold solve's."""
+    ww_scenario(tmp_path, WW["order_cost"], WW["initial"], WW["pipeline"])
+    session = WhatIf(ops.Scenario.load(tmp_path), **SOLVE)
+    steps = [
+        ({}, None, ww_profit()[0]),
+        ({"supply.order_cost": {("P1", "W1"): 10.0}}, "lean", ww_profit(order_cost=10.0)[0]),
+        ({"supply.order_cost": {("P1", "W1"): 100.0}}, "lean", ww_profit(order_cost=100.0)[0]),
+        ({"products.price": {"P1": 150.0}}, "lean", ww_profit(order_cost=100.0)[0] - 50.0 * sum(WW["demand"])),
+        ({"initial_stock.units": {("P1", "W1"): 30.0}}, None, ww_profit(order_cost=100.0, initial=30.0)[0]
+         - 50.0 * sum(WW["demand"])),
+    ]
+    values = [v for *_, v in steps]
+    assert len({round(v, 6) for v in values}) == len(values)  # every step changes the optimum
+    for changes, kind, expected in steps:
+        plan = session.solve(changes) if changes else session.solve()
+        assert plan.kpis["status"] == "optimal"
+        assert check_plan(session.base, plan) == []
+        assert plan.kpis["profit"] == pytest.approx(expected, abs=1e-6), changes
+        if kind:
+            assert session.last_update.kind == kind, session.last_update
+    back = session.solve({"supply.order_cost": {("P1", "W1"): 10.0}}, from_original=True)
+    assert back.kpis["profit"] == pytest.approx(ww_profit(order_cost=10.0)[0], abs=1e-6)
+
+
+def test_sweep_matches_wagner_whitin(tmp_path: Path) -> None:
+    """Oracle: the Wagner–Whitin DP of every variant (order cost, initial stock, pipeline, price)."""
+    ww_scenario(tmp_path, WW["order_cost"], WW["initial"], WW["pipeline"])
+    variants = {
+        "base": ({}, ww_profit()[0]),
+        "cheap orders": ({"supply.order_cost": 5.0}, ww_profit(order_cost=5.0)[0]),
+        "dear orders": ({"supply.order_cost": 150.0}, ww_profit(order_cost=150.0)[0]),
+        "more stock": ({"initial_stock.units": 45.0}, ww_profit(initial=45.0)[0]),
+        "bigger pipeline": ({"pipeline.units": 25.0}, ww_profit(pipeline={3: 25.0})[0]),
+        "lower price": ({"products.price": "*0.5"}, ww_profit()[0] - 100.0 * sum(WW["demand"])),
+    }
+    with ThreadPoolExecutor(1) as ex:
+        table = sweep(ops.Scenario.load(tmp_path), {n: c for n, (c, _) in variants.items()}, executor=ex,
+                      progress=False, **SOLVE).set_index("name")
+    for name, (_, expected) in variants.items():
+        assert table.loc[name, "status"] == "optimal", table.loc[name, "error"]
+        assert table.loc[name, "profit"] == pytest.approx(expected, abs=1e-6), name
+    assert len({round(v, 6) for _, v in variants.values()}) == len(variants)
+
+
+# ---------------------------------------------------------------------- 7. plans stopped by a limit
+
+
+@pytest.mark.parametrize("limit", [{"mip_max_improving_sols": 1}, {"mip_max_improving_sols": 2}])
+def test_solution_limit_plan_below_the_wagner_whitin_optimum(tmp_path: Path, limit: dict) -> None:
+    """Stopped after the first (second) improving solution: status time_limit (a limit stopped it), the
+    plan passes the checker, and profit ≤ the DP optimum (independent) ≤ the reported bound."""
+    ww_scenario(tmp_path, WW["order_cost"], WW["initial"], WW["pipeline"])
+    sc = ops.Scenario.load(tmp_path)
+    plan = ops.solve(sc, **{**SOLVE, "highs_options": limit})
+    optimum = ww_profit()[0]
+    k = plan.kpis
+    if k["status"] == "optimal":  # HiGHS may prove its second solution optimal
+        assert limit["mip_max_improving_sols"] > 1 and k["profit"] == pytest.approx(optimum, abs=1e-6)
+    else:
+        assert k["status"] == "time_limit"
+        assert k["profit"] < optimum - 1.0  # really stopped early
+    assert check_plan(sc, plan) == []
+    assert k["profit"] <= optimum + 1e-6 <= k["best_bound"] + 2e-6
+    assert k["mip_gap"] == pytest.approx((k["best_bound"] - k["profit"]) / abs(k["profit"]), rel=1e-6, abs=1e-9)
+
+
+def test_solution_limit_on_s_curves_keeps_the_plan_under_the_true_curve(tmp_path: Path) -> None:
+    """S-shaped curves need binaries; stopped at the first improving solution, the plan still counts on no
+    more uplift than the true curve gives, passes the checker, and its profit is at most the true
+    optimum (enumeration), which is at most the bound plus the PWL allowance."""
+    H = 2
+    s_scenario(tmp_path, H)
+    sc = ops.Scenario.load(tmp_path)
+    plan = ops.solve(sc, **{**SOLVE, "highs_options": {"mip_max_improving_sols": 1}})
+    k = plan.kpis
+    assert k["status"] == "time_limit" and check_plan(sc, plan) == []
+    best = {p: s_curve_best(m, M, k_, s, b) for p, (m, (M, k_, s), b) in S_CURVES.items()}
+    optimum = sum(m * 500.0 * H for m, *_ in S_CURVES.values()) + H * sum(v for v, _, _ in best.values())
+    slack = H * sum(sl for *_, sl in best.values())
+    allowance = H * sum(m * S_TOL * M for m, (M, *_), _ in S_CURVES.values())
+    assert k["profit"] <= optimum + slack + 1e-6
+    assert optimum - allowance <= k["best_bound"] + 1e-6
+    assert k["profit"] <= k["best_bound"] + 1e-6
+    for p, (m, (M, k_, s), _) in S_CURVES.items():
+        assert_uplift_on_the_true_curve(plan, p, f"ch_{p}", H, 0.0, M, k_, s, 1.0)  # ≤ h (any shortfall)
+
+
+def test_node_limit_on_xsmall() -> None:
+    """One branch-and-bound node (presolve off so the root does not close the gap): a plan with status
+    time_limit that the checker accepts, profit < bound; HiGHS reports a real gap."""
+    sc = generate("xsmall", 2)
+    plan = ops.solve(sc, **{**SOLVE, "presolve": False, "highs_options": {"mip_max_nodes": 1}})
+    k = plan.kpis
+    assert k["status"] == "time_limit"
+    assert check_plan(sc, plan) == []
+    assert k["profit"] < k["best_bound"] - 1e-6 * abs(k["best_bound"])
+    assert k["mip_gap"] > 1e-6
+
+
+def test_limits_without_an_incumbent_give_no_plan(tmp_path: Path) -> None:
+    """A node limit of 0 (the S-curve MIP) or a simplex iteration limit (the adstock LP) stops before any
+    plan exists: status time_limit, no profit and empty tables — never a made-up plan."""
+    s_scenario(tmp_path / "s", 2)
+    adstock_scenario(tmp_path / "a", 0.5)
+    for folder, limit in ((tmp_path / "s", {"mip_max_nodes": 0}), (tmp_path / "a", {"simplex_iteration_limit": 1})):
+        plan = ops.solve(ops.Scenario.load(folder), **{**SOLVE, "highs_options": limit})
+        assert plan.kpis["status"] == "time_limit", limit
+        assert plan.kpis["profit"] is None
+        assert plan.orders.empty and plan.sales.empty and plan.advertising.empty
