@@ -549,3 +549,102 @@ def test_limits_without_an_incumbent_give_no_plan(tmp_path: Path) -> None:
         assert plan.kpis["status"] == "time_limit", limit
         assert plan.kpis["profit"] is None
         assert plan.orders.empty and plan.sales.empty and plan.advertising.empty
+
+
+# ---------------------------------------------------------------------- 9. the generator's statistics
+
+
+GEN_SEEDS = range(1, 13)
+NOISE_SD = 0.35  # documented product-level log-sd (optsupply/generate.py, "Products")
+ELASTICITY = 1.5  # documented: demand ∝ brand strength · (price / category price) ** −1.5
+
+
+@pytest.fixture(scope="module")
+def medium_products() -> pd.DataFrame:
+    """One row per mature or new product of generated medium scenarios (seeds 1–12): its demand size
+    read from the tables, log price, and its brand and category (per seed).
+
+    * mature products (active, with history from the first past period; analogs start later): the mean
+      per period of demand.csv summed over regions; seasonality and the small trend multiply it by
+      a factor common to the category (up to a trend noise of ~1 %), absorbed by a category effect;
+    * new products: the peak of launch_curve.csv summed over regions, i.e. the market potential times
+      the peak of the category's Bass curve — again a category factor (a separate one: new products).
+    """
+    rows = []
+    for seed in GEN_SEEDS:
+        sc = generate("medium", seed)
+        Hh = LAYOUT["medium"]["history_periods"]
+        pr = sc.products.set_index("product")
+        first = sc.history.groupby("product")["period"].min()
+        level = sc.demand.groupby(["product", "period"])["demand"].sum().groupby("product").mean()
+        peak = sc.launch_curve.groupby(["product", "age"])["demand"].sum().groupby("product").max()
+        sizes = [(p, "mature", level[p]) for p in first[first == -Hh].index]
+        sizes += [(p, "new", peak[p]) for p in pr.index[pr["status"] == "new"]]
+        for p, kind, size in sizes:
+            rows.append({"size": math.log(size), "log_price": math.log(pr.loc[p, "price"]),
+                         "brand": f"{seed}/{pr.loc[p, 'brand']}", "category": f"{seed}/{pr.loc[p, 'category']}/{kind}",
+                         "kind": kind})
+    return pd.DataFrame(rows)
+
+
+def _ols(df: pd.DataFrame, brand: bool) -> tuple[float, float, float, int]:
+    """log size = β·log price + brand effect + category effect + ε; returns (β, SE of β with σ = NOISE_SD,
+    residual sd, residual degrees of freedom)."""
+    parts = [df[["log_price"]].to_numpy()]
+    if brand:
+        parts.append(pd.get_dummies(df["brand"], dtype=float).to_numpy())
+    cats = pd.get_dummies(df["category"], dtype=float).to_numpy()
+    parts.append(cats[:, 1:] if brand else cats)
+    X = np.hstack(parts)
+    beta, _, rank, _ = np.linalg.lstsq(X, df["size"].to_numpy(), rcond=None)
+    resid = df["size"].to_numpy() - X @ beta
+    dof = len(df) - rank
+    se = NOISE_SD * math.sqrt(np.linalg.pinv(X.T @ X)[0, 0])
+    return float(beta[0]), se, float(math.sqrt(resid @ resid / dof)), dof
+
+
+def test_generated_demand_follows_brand_and_relative_price(medium_products: pd.DataFrame) -> None:
+    """Documented: size = brand strength · (price / category price)^−1.5 · lognormal(0, 0.35). In logs,
+    a regression on log price with one effect per brand (shared by mature and new products) and one per
+    category (and kind) must find the slope −1.5 within 4 standard errors (σ/√Sxx from the sample) and a
+    residual sd of 0.35 within 4 of its standard errors (σ/√(2·dof)) plus 0.02 for the trend and the
+    rounding of demand to cents. Without the brand effects the residuals must be much wider: brand
+    strength carries a real part of the size."""
+    df = medium_products
+    assert (df["kind"] == "mature").sum() > 200 and (df["kind"] == "new").sum() > 200
+    slope, se, sd, dof = _ols(df, brand=True)
+    assert dof > 200
+    assert abs(slope + ELASTICITY) <= 4 * se, (slope, se)
+    assert abs(sd - NOISE_SD) <= 4 * NOISE_SD / math.sqrt(2 * dof) + 0.02, (sd, dof)
+    _, _, sd_no_brand, dof_nb = _ols(df, brand=False)
+    assert sd_no_brand > NOISE_SD + 8 * NOISE_SD / math.sqrt(2 * dof_nb), sd_no_brand
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_generated_share_of_new_products_and_history(size: str) -> None:
+    """Documented: about a third of the products are new (NEW_SHARE 0.32), new categories hold only new
+    products, and history.csv covers LAYOUT's history_periods past periods: every active product has a
+    row per region for each period from its first on to −1, mature ones from −history_periods, and new
+    products have none."""
+    N = SIZES[size]["products"]
+    Hh = LAYOUT[size]["history_periods"]
+    shares = []
+    for seed in (1, 2, 3):
+        sc = generate(size, seed)
+        pr = sc.products.set_index("product")
+        new = set(pr.index[pr["status"] == "new"])
+        shares.append(len(new) / N)
+        assert not new & set(sc.history["product"])
+        hist = sc.history
+        assert hist["period"].min() == -Hh and hist["period"].max() == -1
+        regions = sc.demand["region"].nunique()
+        for p, g in hist.groupby("product"):
+            lo = int(g["period"].min())
+            assert len(g) == regions * (-lo), p  # one row per region and period, no gaps
+            assert set(g["period"]) == set(range(lo, 0)), p
+        first = hist.groupby("product")["period"].min()
+        assert (first == -Hh).sum() >= N / 4  # the mature products (analogs start later)
+        if not sc.categories.empty:
+            new_cats = set(sc.categories["category"])
+            assert set(pr.index[pr["category"].isin(new_cats)]) <= new
+    assert all(abs(s - 0.32) <= 1.0 / N for s in shares), shares
