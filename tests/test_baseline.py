@@ -674,6 +674,43 @@ def test_demand_that_fits_nowhere_is_not_planned(tmp_path: Path) -> None:
     assert problems(sc, plan) == []
 
 
+def test_every_kpi_by_hand_with_lost_sales_salvage_and_fixed_costs(tmp_path: Path) -> None:
+    """The KPIs that tiny leaves at 0, by hand. H = 3, W1 → R1 (0.5 per unit of volume, fixed 3 per
+    period used), W1 ships at most 12 units a period; no demand_sd (no safety stock).
+    A: price 10, cost 6, demand 10 a period, lead 0, no order cost (R = 1), activation 5.
+    B: price 8, cost 5, holding 0.1, salvage 3, lost_sale_cost 0.5, demand 4 a period, 15 units in
+    stock at the start, activation 7.
+    Planned demand 14 > 12: the lower-margin B (3 < 4) gives up 2 units a period, which fit nowhere.
+    A orders 10 in each period (purchase 180, activation 5); B's stock 15 covers its planned 2 a period,
+    so B never orders (no activation). Each period ships A 10 + B 2 = 12; B's other 2 are lost.
+    revenue 30·10 + 6·8 = 348; B's stock 13, 11, 9: holding 0.1·33 = 3.3, salvage 3·9 = 27;
+    transport 0.5·36 = 18; lane fixed 3·3 = 9; lost sale 0.5·6 = 3;
+    profit = 348 + 27 − 180 − 5 − 3.3 − 18 − 9 − 3 = 156.7; sold 36 of 42 (fill rate 6/7)."""
+    sc = write(tmp_path, "[horizon]\nperiods = 3", {
+        "products": [{"product": "A", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 6},
+                     {"product": "B", "category": "C1", "brand": "B1", "price": 8, "unit_cost": 5, "holding_cost": 0.1,
+                      "salvage_value": 3, "lost_sale_cost": 0.5}],
+        "demand": [{"product": p, "region": "R1", "period": t, "demand": d} for p, d in (("A", 10), ("B", 4))
+                   for t in range(3)],
+        "warehouses": [{"warehouse": "W1", "throughput_capacity": 12}],
+        "supply": [{"product": "A", "warehouse": "W1", "lead_time": 0, "activation_cost": 5},
+                   {"product": "B", "warehouse": "W1", "lead_time": 0, "activation_cost": 7}],
+        "initial_stock": [{"product": "B", "warehouse": "W1", "units": 15}],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 0.5, "fixed_cost": 3}],
+    })
+    plan = siloed_plan(sc)
+    k = plan.kpis
+    assert problems(sc, plan) == []
+    assert k["revenue"] == pytest.approx(348.0) and k["salvage"] == pytest.approx(27.0)
+    assert k["costs"] == pytest.approx({"purchase": 180.0, "ordering": 0.0, "activation": 5.0, "holding": 3.3,
+                                        "transport": 18.0, "lane_fixed": 9.0, "advertising": 0.0, "launch": 0.0,
+                                        "onboarding": 0.0, "lost_sale": 3.0})
+    assert k["profit"] == pytest.approx(156.7) and k["objective"] == k["profit"]
+    assert k["units_sold"] == pytest.approx(36.0) and k["potential_demand"] == pytest.approx(42.0)
+    assert k["fill_rate"] == pytest.approx(6 / 7) and k["launched"] == 0
+    assert_kpis_match(sc, plan)
+
+
 def test_full_storage_spills(tmp_path: Path) -> None:
     """Storage counts the safety stock of the planned demand, per region as if stocked alone.
     One region, H = 2, lead time 0, volume 1: A 10 ± 4 (margin 2), B 10 ± 2 (margin 5). At W1
