@@ -180,7 +180,7 @@ def s_curve_best(m: float, M: float, k: float, s: float, budget: float) -> tuple
     fine = np.linspace(max(0.0, xs[i] - step), min(hi, xs[i] + step), 2001)
     fv = m * hill(fine, M, k, s) - fine
     j = int(np.argmax(fv))
-    slope = m * M * s / k + 1.0  # bound on |d/dx (m·h(x) − x)| (h' ≤ M·s/k for s ≥ 1... generously)
+    slope = m * M * s / k + 1.0  # bounds |d/dx (m·h(x) − x)|: h' = s·h·(1 − h/M)/x ≤ M·s/k for s ≥ 1
     # beyond 20·k the curve is within M/(1+20^s) of M and extra spend only costs: no better point there
     return float(fv[j]), float(fine[j]), slope * (fine[1] - fine[0])
 
@@ -587,36 +587,51 @@ def medium_products() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ols(df: pd.DataFrame, brand: bool) -> tuple[float, float, float, int]:
-    """log size = β·log price + brand effect + category effect + ε; returns (β, SE of β with σ = NOISE_SD,
-    residual sd, residual degrees of freedom)."""
+def _fit(df: pd.DataFrame, brand: str | None) -> tuple[float, float, float, int]:
+    """log size = β·log price + brand effect + category effect + ε by least squares.
+
+    ``brand``: None (no brand effects), "shared" (one effect per brand, for mature and new products
+    alike) or "by_kind" (separate effects for a brand's mature and new products). Returns (β, the SE
+    of β with σ = NOISE_SD, the residual sum of squares, the residual degrees of freedom)."""
     parts = [df[["log_price"]].to_numpy()]
-    if brand:
-        parts.append(pd.get_dummies(df["brand"], dtype=float).to_numpy())
+    if brand is not None:
+        key = df["brand"] if brand == "shared" else df["brand"] + "/" + df["kind"]
+        parts.append(pd.get_dummies(key, dtype=float).to_numpy())
     cats = pd.get_dummies(df["category"], dtype=float).to_numpy()
-    parts.append(cats[:, 1:] if brand else cats)
+    parts.append(cats[:, 1:] if brand is not None else cats)
     X = np.hstack(parts)
     beta, _, rank, _ = np.linalg.lstsq(X, df["size"].to_numpy(), rcond=None)
     resid = df["size"].to_numpy() - X @ beta
-    dof = len(df) - rank
     se = NOISE_SD * math.sqrt(np.linalg.pinv(X.T @ X)[0, 0])
-    return float(beta[0]), se, float(math.sqrt(resid @ resid / dof)), dof
+    return float(beta[0]), se, float(resid @ resid), len(df) - rank
 
 
 def test_generated_demand_follows_brand_and_relative_price(medium_products: pd.DataFrame) -> None:
-    """Documented: size = brand strength · (price / category price)^−1.5 · lognormal(0, 0.35). In logs,
-    a regression on log price with one effect per brand (shared by mature and new products) and one per
-    category (and kind) must find the slope −1.5 within 4 standard errors (σ/√Sxx from the sample) and a
-    residual sd of 0.35 within 4 of its standard errors (σ/√(2·dof)) plus 0.02 for the trend and the
-    rounding of demand to cents. Without the brand effects the residuals must be much wider: brand
-    strength carries a real part of the size."""
+    """Documented: size = brand strength · (price / category price)^−1.5 · lognormal(0, 0.35), for mature
+    and new products alike. In logs, a regression on log price with one effect per brand (shared by
+    mature and new products) and one per category (and kind) must find
+
+    * the slope −1.5 within 4 standard errors (σ/√Sxx of the sample);
+    * a residual sd of 0.35 within 4 of its standard errors (σ/√(2·dof)), plus 0.01 for the small
+      trend and the rounding of demand to cents;
+    * no significant gain from separate brand effects for mature and new products: the F statistic of
+      that nested comparison below its 1 − 10⁻⁴ quantile (the brand strength is the same factor);
+    * a much wider residual without brand effects: brand strength carries a real part of the size."""
+    from scipy import stats
+
     df = medium_products
     assert (df["kind"] == "mature").sum() > 200 and (df["kind"] == "new").sum() > 200
-    slope, se, sd, dof = _ols(df, brand=True)
+    slope, se, rss, dof = _fit(df, "shared")
     assert dof > 200
     assert abs(slope + ELASTICITY) <= 4 * se, (slope, se)
-    assert abs(sd - NOISE_SD) <= 4 * NOISE_SD / math.sqrt(2 * dof) + 0.02, (sd, dof)
-    _, _, sd_no_brand, dof_nb = _ols(df, brand=False)
+    sd = math.sqrt(rss / dof)
+    assert abs(sd - NOISE_SD) <= 4 * NOISE_SD / math.sqrt(2 * dof) + 0.01, (sd, dof)
+    _, _, rss_kind, dof_kind = _fit(df, "by_kind")
+    q = dof - dof_kind
+    F = ((rss - rss_kind) / q) / (rss_kind / dof_kind)
+    assert q > 20 and F < stats.f.ppf(1 - 1e-4, q, dof_kind), (F, q, dof_kind)
+    _, _, rss_nb, dof_nb = _fit(df, None)
+    sd_no_brand = math.sqrt(rss_nb / dof_nb)
     assert sd_no_brand > NOISE_SD + 8 * NOISE_SD / math.sqrt(2 * dof_nb), sd_no_brand
 
 
