@@ -90,18 +90,21 @@ def assert_uplift_on_the_true_curve(plan: ops.Plan, product: str, channel: str, 
 ADSTOCK = dict(price=15.0, unit_cost=10.0, M=100.0, k=50.0, carryover=0.5, H=4, tol=0.002, base=1000.0)
 
 
-def adstock_dp(m: float, M: float, k: float, lam: float, H: int, e_max: float, step: float) -> tuple[float, list[float]]:
-    """Best Σ_t (m·h(e_t) − x_t) with x_t = e_t − λ·e_{t−1} ≥ 0, by dynamic programming over a grid of
-    effective spend (the state): V_t(e_{t−1}) = max_{e ≥ λ·e_{t−1}} m·h(e) − (e − λ·e_{t−1}) + V_{t+1}(e).
+def adstock_dp(m: float, M: float, k: float, lam: float, H: int, e_max: float, step: float,
+               active: list[bool] | None = None) -> tuple[float, list[float]]:
+    """Best Σ_t (m·h(e_t)·[active_t] − x_t) with x_t = e_t − λ·e_{t−1} ≥ 0, by dynamic programming over
+    a grid of effective spend (the state):
+    V_t(e_{t−1}) = max_{e ≥ λ·e_{t−1}} m·h(e)·[active_t] − (e − λ·e_{t−1}) + V_{t+1}(e).
 
     The grid optimum is feasible, hence ≤ the true optimum; returns it and its effective spends."""
+    active = active or [True] * H
     grid = np.arange(0.0, e_max + step / 2, step)
     gain = m * hill(grid, M, k, 1.0)
     V = np.zeros(len(grid))  # V_H ≡ 0
     choice = []
-    for _ in range(H):
+    for t in reversed(range(H)):
         # rows: previous state i, columns: next state j; feasible when grid[j] ≥ λ·grid[i]
-        val = gain[None, :] - (grid[None, :] - lam * grid[:, None]) + V[None, :]
+        val = (gain[None, :] if active[t] else 0.0) - (grid[None, :] - lam * grid[:, None]) + V[None, :]
         val[grid[None, :] < lam * grid[:, None] - 1e-12] = -np.inf
         choice.append(np.argmax(val, axis=1))
         V = val[np.arange(len(grid)), choice[-1]]
@@ -152,6 +155,36 @@ def test_adstock_matches_dynamic_program(tmp_path: Path) -> None:
     for e, e_star in zip(eff, closed):
         assert abs(e - e_star) < 0.25 * e_star, (eff, closed)
     assert plan.kpis["costs"]["advertising"] == pytest.approx(sum(spend), abs=1e-6)
+
+
+def test_adstock_before_a_launch_matches_dynamic_program(tmp_path: Path) -> None:
+    """Oracle: the same DP with no gain before the launch. N (new, must launch in period 2; launch curve
+    200 units at ages 0 and 1) may spend from period 0 (its spend carries over), but uplift counts only
+    from its launch on. Spend before the launch buys λ = 0.5 of a unit of effective spend at launch per
+    unit, worse than spending at the launch, so the DP (and the plan) spend nothing before it and the
+    optimum is that of two periods: e = √(m·M·k/(1 − λ)) − k = 173.6 then √(m·M·k) − k = 108.1."""
+    a = ADSTOCK
+    H, launch = 4, 2
+    write_scenario(tmp_path, toml_for(H, f"[advertising]\npwl_tolerance = {a['tol']}\n"), {
+        "products": [{"product": "N", "category": "C1", "brand": "B1", "price": a["price"], "unit_cost": a["unit_cost"],
+                      "status": "new", "launch_earliest": launch, "launch_latest": launch, "must_launch": True}],
+        "launch_curve": [{"product": "N", "region": "R1", "age": age, "demand": 200.0} for age in (0, 1)],
+        "channels": [{"channel": "tv", "budget": math.inf}],
+        "response": [{"product": "N", "channel": "tv", "max_uplift": a["M"], "half_saturation": a["k"],
+                      "shape": 1, "carryover": a["carryover"]}],
+        **one_warehouse(["N"])})
+    m, M, k, lam = a["price"] - a["unit_cost"], a["M"], a["k"], a["carryover"]
+    value, eff = adstock_dp(m, M, k, lam, H, e_max=300.0, step=0.2, active=[t >= launch for t in range(H)])
+    two, _ = adstock_dp(m, M, k, lam, 2, e_max=300.0, step=0.2)
+    assert eff[:launch] == [0.0, 0.0] and value == pytest.approx(two, abs=1e-9)
+    sc, plan = solve_checked(tmp_path)
+    optimum = m * 400.0 + value
+    allowance = (H - launch) * m * a["tol"] * M
+    assert optimum - allowance - 1e-2 <= plan.kpis["profit"] <= optimum + 1e-2  # 1e-2: the DP grid's own error
+    spend, p_eff, uplift = ad_rows(plan, "N", "tv", H)
+    assert sum(spend[:launch]) == pytest.approx(0.0, abs=1e-6) and sum(uplift[:launch]) == pytest.approx(0.0, abs=1e-9)
+    assert_uplift_on_the_true_curve(plan, "N", "tv", H, lam, M, k, 1.0, a["tol"])
+    assert plan.sales[plan.sales["period"] < launch]["sales"].sum() == pytest.approx(0.0, abs=1e-9)
 
 
 # ---------------------------------------------------------------------- 2. S-shaped Hill curves
@@ -420,6 +453,7 @@ def test_decompose_reaches_the_optimum_of_independent_products(tmp_path: Path) -
     assert k["profit"] > k["start_profit"] + 1.0  # the sweeps did the work, not the siloed start
 
 
+@pytest.mark.slow  # about 4 s: the MIP to optimality, then 3 s of decomposition
 def test_decompose_brackets_the_mip_optimum_on_xsmall_seed_4() -> None:
     """Oracle: the MIP optimum of generated xsmall seed 4, proven by the joint MIP (gap 1e-9): the
     decomposition's plan is at most it and its bound at least it."""
@@ -462,6 +496,28 @@ def test_whatif_lean_resolves_match_wagner_whitin(tmp_path: Path) -> None:
             assert session.last_update.kind == kind, session.last_update
     back = session.solve({"supply.order_cost": {("P1", "W1"): 10.0}}, from_original=True)
     assert back.kpis["profit"] == pytest.approx(ww_profit(order_cost=10.0)[0], abs=1e-6)
+
+
+def test_whatif_lean_budget_cuts_match_enumeration(tmp_path: Path) -> None:
+    """Oracle: the S-curve enumeration with the changed budgets. Lowering channel budgets only changes
+    right-hand sides (lean); each product's new optimum is max_{0 ≤ x ≤ new budget} m·h(x) − x."""
+    H = 2
+    s_scenario(tmp_path, H)
+    session = WhatIf(ops.Scenario.load(tmp_path), **SOLVE)
+    session.solve()
+    cuts = {"ch_S3": 50.0, "ch_S6": 15.0, "ch_S2": 20.0}
+    plan = session.solve({"channels.budget": cuts})
+    assert session.last_update.kind == "lean", session.last_update
+    assert plan.kpis["status"] == "optimal" and check_plan(session.base, plan) == []
+    best = {p: s_curve_best(m, M, k, s, cuts.get(f"ch_{p}", b)) for p, (m, (M, k, s), b) in S_CURVES.items()}
+    old = {p: s_curve_best(m, M, k, s, b) for p, (m, (M, k, s), b) in S_CURVES.items()}
+    assert all(best[c[3:]][0] < old[c[3:]][0] - 1.0 for c in cuts)  # every cut costs something
+    optimum = sum(m * 500.0 * H for m, *_ in S_CURVES.values()) + H * sum(v for v, _, _ in best.values())
+    slack = H * sum(sl for *_, sl in best.values())
+    allowance = H * sum(m * S_TOL * M for m, (M, *_), _ in S_CURVES.values())
+    assert optimum - allowance - 1e-6 <= plan.kpis["profit"] <= optimum + slack + 1e-6
+    for c, budget in cuts.items():
+        assert (plan.advertising[plan.advertising["channel"] == c]["spend"] <= budget + 1e-6).all()
 
 
 def test_sweep_matches_wagner_whitin(tmp_path: Path) -> None:
