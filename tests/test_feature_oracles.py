@@ -7,15 +7,21 @@ e_t = x_t + carryover·e_{t−1} written out here (never optsupply's
 piecewise-linear helpers), a Wagner–Whitin dynamic program over stock levels,
 enumeration over spend grids, and hand calculations written next to the test.
 
-* adstock (carryover): a dynamic program over effective spend;
+* adstock (carryover): a dynamic program over effective spend, also around a
+  launch (no uplift before it);
 * S-shaped Hill curves (shape > 1): enumeration of spend against the true curve;
 * ad uplift split over regions: by hand;
 * initial stock and pipeline receipts: Wagner–Whitin by dynamic programming;
 * decomposition beyond tiny: independent products, where fix-and-optimize must
   reach the optimum, and a generated instance bracketed by the MIP optimum;
-* what-if lean re-solves and sweeps: the new optimum from the same dynamic program;
-* plans stopped by node / solution limits: status, checker, profit ≤ bound;
+* what-if lean re-solves and sweeps: the new optimum from the Wagner–Whitin DP
+  or the S-curve enumeration of the changed scenario;
+* plans stopped by node, solution or simplex-iteration limits (never the clock):
+  status, checker, profit ≤ independent optimum ≤ bound, or no plan at all;
 * the generator's documented statistics, with tolerances from the sample size.
+
+Budget shadow prices against independent solves are in tests/test_sensitivity.py,
+the siloed baseline's KPIs by hand in tests/test_baseline.py.
 
 A plan counts on the piecewise-linear response g ≤ h with h − g ≤ tolerance·M
 (SPEC §3), so with ads the solved profit must lie in
@@ -157,34 +163,42 @@ def test_adstock_matches_dynamic_program(tmp_path: Path) -> None:
     assert plan.kpis["costs"]["advertising"] == pytest.approx(sum(spend), abs=1e-6)
 
 
-def test_adstock_before_a_launch_matches_dynamic_program(tmp_path: Path) -> None:
-    """Oracle: the same DP with no gain before the launch. N (new, must launch in period 2; launch curve
-    200 units at ages 0 and 1) may spend from period 0 (its spend carries over), but uplift counts only
-    from its launch on. Spend before the launch buys λ = 0.5 of a unit of effective spend at launch per
-    unit, worse than spending at the launch, so the DP (and the plan) spend nothing before it and the
-    optimum is that of two periods: e = √(m·M·k/(1 − λ)) − k = 173.6 then √(m·M·k) − k = 108.1."""
+def test_adstock_around_a_launch_matches_dynamic_program(tmp_path: Path) -> None:
+    """Oracle: the same DP with no gain before the launch, for each launch period τ of N's window 1–3
+    (must launch; launch curve 200 units at ages 0 and 1, seasonality 0.2 in periods 0–2 and 1.0 after).
+    N may spend from period 0 (its spend carries over), but uplift counts only from its launch on —
+    then in every later period, also past the launch curve's last age. Launching at 3 sells the curve
+    at index 1 (base margin 5·400 = 2000 against 5·80 = 400 at τ = 1) but leaves only two periods of
+    ads (about 600 less): τ = 3 is best. Spend before the launch buys λ = 0.5 of a unit of effective
+    spend at the launch per unit, worse than spending at the launch, so nothing is spent before it."""
     a = ADSTOCK
-    H, launch = 4, 2
+    H = 5
+    season = [0.2, 0.2, 0.2, 1.0, 1.0]
     write_scenario(tmp_path, toml_for(H, f"[advertising]\npwl_tolerance = {a['tol']}\n"), {
         "products": [{"product": "N", "category": "C1", "brand": "B1", "price": a["price"], "unit_cost": a["unit_cost"],
-                      "status": "new", "launch_earliest": launch, "launch_latest": launch, "must_launch": True}],
+                      "status": "new", "launch_earliest": 1, "launch_latest": 3, "must_launch": True}],
         "launch_curve": [{"product": "N", "region": "R1", "age": age, "demand": 200.0} for age in (0, 1)],
+        "seasonality": [{"category": "C1", "period": t, "index": v} for t, v in enumerate(season)],
         "channels": [{"channel": "tv", "budget": math.inf}],
         "response": [{"product": "N", "channel": "tv", "max_uplift": a["M"], "half_saturation": a["k"],
                       "shape": 1, "carryover": a["carryover"]}],
         **one_warehouse(["N"])})
     m, M, k, lam = a["price"] - a["unit_cost"], a["M"], a["k"], a["carryover"]
-    value, eff = adstock_dp(m, M, k, lam, H, e_max=300.0, step=0.2, active=[t >= launch for t in range(H)])
-    two, _ = adstock_dp(m, M, k, lam, 2, e_max=300.0, step=0.2)
-    assert eff[:launch] == [0.0, 0.0] and value == pytest.approx(two, abs=1e-9)
+    scored = {}
+    for tau in (1, 2, 3):
+        value, eff = adstock_dp(m, M, k, lam, H, e_max=300.0, step=0.2, active=[t >= tau for t in range(H)])
+        assert all(e == 0.0 for e in eff[:tau])
+        scored[tau] = m * 200.0 * (season[tau] + season[tau + 1]) + value
+    tau = max(scored, key=scored.get)
+    assert tau == 3 and scored[3] > max(scored[1], scored[2]) + 100.0
     sc, plan = solve_checked(tmp_path)
-    optimum = m * 400.0 + value
-    allowance = (H - launch) * m * a["tol"] * M
-    assert optimum - allowance - 1e-2 <= plan.kpis["profit"] <= optimum + 1e-2  # 1e-2: the DP grid's own error
+    assert dict(zip(plan.launches["product"], plan.launches["period"])) == {"N": 3}
+    allowance = (H - tau) * m * a["tol"] * M
+    assert scored[3] - allowance - 1e-2 <= plan.kpis["profit"] <= scored[3] + 1e-2  # 1e-2: the DP grid's own error
     spend, p_eff, uplift = ad_rows(plan, "N", "tv", H)
-    assert sum(spend[:launch]) == pytest.approx(0.0, abs=1e-6) and sum(uplift[:launch]) == pytest.approx(0.0, abs=1e-9)
+    assert sum(spend[:tau]) == pytest.approx(0.0, abs=1e-6) and sum(uplift[:tau]) == pytest.approx(0.0, abs=1e-9)
     assert_uplift_on_the_true_curve(plan, "N", "tv", H, lam, M, k, 1.0, a["tol"])
-    assert plan.sales[plan.sales["period"] < launch]["sales"].sum() == pytest.approx(0.0, abs=1e-9)
+    assert plan.sales[plan.sales["period"] < tau]["sales"].sum() == pytest.approx(0.0, abs=1e-9)
 
 
 # ---------------------------------------------------------------------- 2. S-shaped Hill curves
