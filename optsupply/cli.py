@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -196,9 +197,9 @@ def _add_sensitivity(sub: Any) -> None:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     """0 ok, 1 no plan (raises UsageError/ScenarioError for bad input)."""
-    from optsupply.plan import Plan
-    from optsupply.scenario import Scenario
+    from optsupply.comparison import load_plan
     from optsupply.files import guard_file
+    from optsupply.scenario import Scenario
     from optsupply.sensitivity import NOTES, NoPlanError, sensitivity, sensitivity_path, write_sensitivity
 
     sc = Scenario.load(args.scenario)
@@ -206,9 +207,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         print(w, file=sys.stderr)
     plan = None
     if args.plan:
-        if not (Path(args.plan) / "kpis.json").is_file():
-            raise UsageError(f"--plan {args.plan} is not a plan folder (no kpis.json)")
-        plan = Plan.load(args.plan)
+        plan = load_plan(args.plan)  # a folder that is not a readable plan: one clear line, exit 2
         if plan.kpis.get("profit") is None:
             print(f"no plan in {args.plan}: it records status '{plan.status}'", file=sys.stderr)
             return 1
@@ -395,6 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OptsupplyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (`optsupply validate x | head`): nothing more to say
+        try:  # Python flushes stdout at exit: point it at devnull so that flush does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file (captured output)
+            pass
+        return EXIT_OK
     except KeyboardInterrupt:  # outside a solve (during one, Ctrl-C stops HiGHS and the plan is kept)
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return 130

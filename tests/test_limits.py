@@ -553,3 +553,24 @@ def test_plan_round_trip_keeps_unusual_but_valid_ids(sc: Path, tmp_path: Path) -
     back = ops.Plan.load(tmp_path / "plan")
     assert set(back.sales["region"]) == set(plan.sales["region"]) and "NAM" in set(back.sales["region"])
     json.loads((tmp_path / "plan" / "kpis.json").read_text())
+
+
+def test_sensitivity_refuses_a_kpis_json_that_is_not_an_object(tmp_path: Path) -> None:
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "kpis.json").write_text("[1, 2]")
+    code, text = cli("sensitivity", str(TINY), "--plan", str(plan), "--no-launch-earlier")
+    assert code == 2 and "internal error" not in text
+    assert "is a list, not an object" in text
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`optsupply schema | head -1`: the reader went away; the command ends quietly (exit 0), no traceback."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["schema"]) == 0
+    assert "internal error" not in capsys.readouterr().err
