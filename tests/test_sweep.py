@@ -361,7 +361,7 @@ def dask_client():
     # allowed-failures 0: a task whose worker dies fails at once with KilledWorker (the sweep retries it)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address="127.0.0.1:0")  # any free port: runs side by side
         client = distributed.Client(cluster)
     yield client
     client.close()
