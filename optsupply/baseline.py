@@ -194,6 +194,50 @@ lost_sale_cost).
 The plan's ``kpis`` come from :func:`optsupply.testing.evaluate_plan`;
 ``status`` is ``"baseline"`` and ``method`` is ``"siloed"`` (no solver ran,
 so there is no bound or gap).
+
+The practitioner rules
+----------------------
+The rules above are *naive*: marketing spends the whole budget whatever the
+response curves say, the launch test ignores onboarding costs, featured slots
+go by revenue, and supply carries a safety stock that a plan scored on demand
+equal to the forecast only pays for. ``siloed_plan(scenario, rules="practitioner")``
+(:func:`practitioner_plan`) is every team's rule of thumb done competently —
+the fair baseline, and what :func:`uplift_report` and ``benchmarks/uplift.py``
+compare with. *Margin* is price − unit_cost.
+
+**Launch team.** Steps 1 and 2 as above (must_launch products, then every
+product whose forecast margin covers its launch cost). Then every onboarding
+cost and minimum assortment is counted: the *launch value* of a set of
+launches is Σ (forecast margin − launch_cost) of the launched products minus
+the onboarding cost of every category and brand they touch. Categories, then
+brands (table order), with an onboarding cost or a min_products are visited
+in passes until nothing changes; for each group with a launched product the
+team picks the highest launch value among: keeping the group as it is (when it
+meets its minimum), topping it up with its best members not launched (each at
+its first period with room; when that reaches the minimum) and dropping its
+optional members (when it has no must_launch member); ties in that order.
+Whatever still breaks a minimum after the passes is dropped as in step 3.
+
+**Marketing.** Per (product, channel) with a response row: the steady spend
+at which the true Hill curve's marginal margin falls to 1. A spend x every
+period settles at the effective spend e = x / (1 − carryover), so e maximises
+margin · hill(e) − λ · (1 − carryover) · e with λ = 1 — for a concave curve
+margin · hill'(e) = λ · (1 − carryover); with shape 1,
+e = √(margin · max_uplift · k / (λ · (1 − carryover))) − k — or 0 when no
+spend earns its cost; x = (1 − carryover) · e in every active period.
+When the spend over the horizon exceeds ``advertising.total_budget``, λ rises
+(bisection) until it fits, so the budget goes where a unit of spend returns
+the most margin. Then a channel's spend above its per-period budget is scaled
+down to it, as above. The uplift counted on is the true Hill curve.
+
+**Merchandising.** Per period the slots go to the active products with the
+largest margin × featured_lift × forecast demand of the period (> 0; ties by
+product order).
+
+**Supply chain.** The supply rules above (``warehouses``, ``review``) with
+z = 0: the order-up-to level is the forecast over the review period and lead
+time, without safety stock — every plan is scored on demand equal to the
+forecast. ``method`` is ``"practitioner"``.
 """
 
 from __future__ import annotations

@@ -281,8 +281,15 @@ def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
 
 def mip_start(solver: Highs, start: Mapping[Any, float]) -> int:
     """Give HiGHS the values in ``start`` (Pyomo ``VarData`` → value, e.g. a plan's integer decisions) as a
-    MIP start (highspy ``setSolution``, sparse: HiGHS completes the other columns by an LP); the model must
-    have been transferred (``set_instance``). Returns the number of values passed."""
+    MIP start; the model must have been transferred (``set_instance``). Returns the number of values passed.
+
+    The values are handed over by highspy's ``setSolution`` in HiGHS's user-solution callback, the first
+    time HiGHS asks for one (at the start of its search), with ``repairSolution``: HiGHS completes the
+    other columns by an LP with these values fixed and keeps the result as its incumbent when feasible.
+    A start given this way does not count as an improving solution of HiGHS's own (callbacks on those,
+    such as a stop at the first incumbent, see HiGHS's own solutions only), and the run's bound is
+    HiGHS's as without a start.
+    """
     vmap = solver._pyomo_var_to_solver_var_map
     idx, val = [], []
     for v, x in start.items():
@@ -290,10 +297,22 @@ def mip_start(solver: Highs, start: Mapping[Any, float]) -> int:
         if col is not None and x is not None:
             idx.append(int(col))
             val.append(float(x))
-    if idx:
-        import numpy as np
+    if not idx:
+        return 0
+    import numpy as np
 
-        solver._solver_model.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
+    cols, values = np.array(idx, dtype=np.int32), np.array(val, dtype=float)
+    given: list[bool] = []
+
+    def offer(event: Any) -> None:
+        if given:
+            return
+        given.append(True)
+        event.data_in.user_has_solution = True
+        event.data_in.setSolution(cols, values)
+        event.data_in.repairSolution()
+
+    solver._solver_model.cbMipUserSolution.subscribe(offer)
     return len(idx)
 
 
