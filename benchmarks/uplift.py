@@ -220,7 +220,10 @@ def write(rows: list[dict[str, Any]]) -> None:
     lines = ["# Uplift: the joint plan against three baselines", "",
              (f"`python -m benchmarks.uplift`, {_dt.date.today().isoformat()}, "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), HiGHS threads = 1, "
-              "seed 0. See the module docstring of `benchmarks/uplift.py` for what each plan is."), "",
+              "seed 0, the default time limits (column *limit s*: per MIP, or per decompose stage); rows may "
+              "come from separate processes (`--sizes ... --large-sizes ... --merge`), on a machine shared with "
+              "other work, so time-limited results vary from run to run. See the module docstring of "
+              "`benchmarks/uplift.py` for what each plan is."), "",
              ("Every profit is recomputed from the plan tables by `optsupply.testing.evaluate_plan`, on the "
               "same demand (the forecast; no plan carries safety stock), and every plan is checked by "
               "`check_plan` (problems per plan in the last column: naive a b c joint). "
