@@ -1,33 +1,35 @@
-"""What planning jointly is worth: the optimized plan against the siloed baseline.
+"""What planning jointly is worth, measured against three baselines.
 
-Run from the repository root::
+Run from the repository root (one command reproduces ``benchmarks/results/uplift.md`` and ``uplift.csv``)::
 
-    python -m benchmarks.uplift                              # tiny, xsmall seeds 1-5, small; medium, large siloed only
-    python -m benchmarks.uplift --sizes xsmall --seeds 1 2 --time-limit 30
+    python -m benchmarks.uplift        # tiny, xsmall seeds 1-5, small (MIP); medium, large (decompose)
+    python -m benchmarks.uplift --sizes xsmall --seeds 1 2 --large-sizes   # a quick subset
 
-For each instance the joint plan (:func:`optsupply.solve`, HiGHS with
-``threads = 1``, seed 0 and the given time limit — by default 60 s for tiny and
-xsmall, 120 s for small, 600 s otherwise) and the siloed plan
-(:func:`optsupply.baseline.siloed_plan` with its default rules) are evaluated
-with the same profit calculation (:func:`optsupply.baseline.uplift_report`)
-and checked with :func:`optsupply.testing.check_plan`. The uplift is joint −
-siloed profit, also as a share of |siloed profit| (which explodes near zero)
-and of siloed revenue; its decomposition is each money row's contribution to
-it (revenue and salvage +Δ, costs −Δ), which adds up to the uplift. Every
-instance also gets the siloed plan of every combination of the supply rules
-(:data:`~optsupply.baseline.WAREHOUSE_RULES`) and ordering rules
-(:data:`~optsupply.baseline.REVIEW_RULES`), each checked, so the defaults can
-be compared with the alternatives and with the earlier default
-(``"per_region"``, ordering every period).
+For each instance (every plan checked with :func:`optsupply.testing.check_plan`, every profit
+recomputed from the plan tables by :func:`optsupply.testing.evaluate_plan`, all on the same
+demand: the forecast, no safety stock in any plan):
 
-The sizes in ``--siloed-only`` (default medium and large) get the siloed plans
-only: their joint solve is too slow for a benchmark run.
+* **naive** — :func:`optsupply.baseline.siloed_plan` with its default (naive) rules, for reference;
+* **(a) practitioner** — :func:`optsupply.baseline.practitioner_plan`;
+* **(b) supply-optimal** — (a)'s launches, featured products and ad spend fixed, supply optimised
+  (:func:`optsupply.sequential.optimal_supply_plan`);
+* **(c) sequential** — commercial decisions optimised on gross margin without supply costs or
+  limits, then supply optimised (:func:`optsupply.sequential.sequential_plan`);
+* **joint** — :func:`optsupply.solve`, started from the best of (a), (b), (c) (a MIP start for
+  ``mip``; the start of the fix-and-optimize for ``decompose``), with its bound and gap.
 
-Instances: a size with a shipped folder (tiny, small, medium, large) is
-``instances/<size>`` (the generated ones are seed 1); any other size (xsmall)
-is generated for each of ``--seeds``.
+Value of optimisation = (b) − (a); value of integration = joint − (c). A difference no larger
+than the joint run's gap (bound − joint profit) is marked as inside the gap: the joint plan
+could be that much better, so the sign of such a difference is not established.
 
-Results go to ``benchmarks/results/uplift.md`` (Markdown) and ``uplift.csv``.
+Sizes in ``--sizes`` are solved with ``method="mip"`` (time limit per MIP: 60 s tiny and xsmall,
+120 s small); sizes in ``--large-sizes`` (default medium and large) with ``method="decompose"``
+(product-group fix-and-optimize; ``--large-time-limit`` per stage, default 240 s: (b) one stage,
+(c) two, joint one). HiGHS threads = 1, seed 0. ``--merge`` keeps the rows of other instances
+already in ``uplift.csv`` (to run sizes in separate processes and write one report).
+
+Instances: a size with a shipped folder (tiny, small, medium, large) is ``instances/<size>``; any
+other size (xsmall) is generated for each of ``--seeds``.
 """
 
 from __future__ import annotations
@@ -43,24 +45,17 @@ from pathlib import Path
 from typing import Any
 
 import optsupply as ops
-from optsupply.baseline import (
-    DEFAULT_REVIEW,
-    DEFAULT_WAREHOUSES,
-    REVIEW_RULES,
-    WAREHOUSE_RULES,
-    siloed_plan,
-    uplift_report,
-)
+from optsupply.baseline import BaselineError, practitioner_plan, siloed_plan, uplift_report
 from optsupply.generate import generate
 from optsupply.plan import COST_KEYS
-from optsupply.testing import check_plan
+from optsupply.sequential import optimal_supply_plan, sequential_plan
+from optsupply.testing import check_plan, evaluate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-TIME_LIMITS = {"tiny": 60.0, "xsmall": 60.0, "small": 120.0}  #: default joint time limit per size (else 600 s)
+TIME_LIMITS = {"tiny": 60.0, "xsmall": 60.0, "small": 120.0}  #: time limit per MIP (else 120 s)
 MONEY = ["revenue", "salvage"] + [f"cost.{k}" for k in COST_KEYS]
-RULES = [(w, r) for r in REVIEW_RULES for w in WAREHOUSE_RULES]  #: every (warehouses, review) combination
-PREVIOUS = ("per_region", "every_period")  #: the default rules before the periodic review
+PLANS = ("naive", "a", "b", "c", "joint")
 
 
 def instances(sizes: list[str], seeds: list[int]) -> list[tuple[str, str, Any]]:
@@ -75,99 +70,134 @@ def instances(sizes: list[str], seeds: list[int]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def reachable_share(sc: ops.Scenario, plan: ops.Plan) -> float:
-    """Share of the plan's potential demand in (product, region)s that some supply warehouse has a usable lane to.
-
-    The rest can be served by no plan (lanes costing more per unit than the price are not counted, as in
-    the siloed rules).
-    """
-    routes = (sc.supply[["product", "warehouse"]].astype(str)
-              .merge(sc.lanes[["warehouse", "region", "cost_per_unit"]].astype({"warehouse": str, "region": str}))
-              .merge(sc.products[["product", "price", "volume"]].astype({"product": str})))
-    routes = routes[routes["cost_per_unit"] * routes["volume"] <= routes["price"]]
-    ok = set(zip(routes["product"], routes["region"], strict=True))
-    sales = plan.sales
-    total = float(sales["potential_demand"].sum())
-    mask = [(str(p), str(r)) in ok for p, r in zip(sales["product"], sales["region"], strict=True)]
-    return float(sales.loc[mask, "potential_demand"].sum()) / total if total > 0 else 1.0
+def _has_plan(plan: ops.Plan | None) -> bool:
+    return plan is not None and plan.kpis.get("profit") is not None
 
 
-def _kpis(prefix: str, sc: ops.Scenario, plan: ops.Plan) -> dict[str, Any]:
+def _record(row: dict[str, Any], key: str, sc: ops.Scenario, plan: ops.Plan | None, seconds: float) -> None:
+    row[f"{key}_seconds"] = round(seconds, 2)
+    if plan is None:
+        return
     k = plan.kpis
-    row = {f"{prefix}_profit": k["profit"], f"{prefix}_revenue": k["revenue"], f"{prefix}_salvage": k["salvage"]}
-    row.update({f"{prefix}_{c}": k["costs"][c] for c in COST_KEYS})
-    row.update({f"{prefix}_fill_rate": k["fill_rate"], f"{prefix}_units_sold": k["units_sold"],
-                f"{prefix}_potential_demand": k["potential_demand"], f"{prefix}_launched": k["launched"],
-                f"{prefix}_checker_problems": len(check_plan(sc, plan))})
-    return row
+    row[f"{key}_status"] = k.get("status")
+    if not _has_plan(plan):
+        row[f"{key}_message"] = k.get("message", "")
+        return
+    ev = evaluate_plan(sc, plan)
+    row[f"{key}_profit"] = ev["profit"]
+    row[f"{key}_revenue"] = ev["revenue"]
+    row[f"{key}_fill_rate"] = ev["fill_rate"]
+    row[f"{key}_launched"] = ev["launched"]
+    row[f"{key}_advertising"] = ev["costs"]["advertising"]
+    row[f"{key}_bound"] = k.get("best_bound")
+    row[f"{key}_gap"] = k.get("mip_gap")
+    row[f"{key}_checker_problems"] = len(check_plan(sc, plan))
 
 
-def run(label: str, size: str, load: Any, time_limit: float | None) -> dict[str, Any]:
+def run(label: str, size: str, load: Any, time_limit: float, method: str) -> dict[str, Any]:
     sc = load()
-    row: dict[str, Any] = {"instance": label, "size": size, "time_limit": time_limit}
-    plans = {}
-    for w, r in RULES:
+    row: dict[str, Any] = {"instance": label, "size": size, "method": method, "time_limit": time_limit}
+    plans: dict[str, ops.Plan | None] = {}
+    opts = {"time_limit": time_limit, "threads": 1, "seed": 0}
+
+    def timed(key: str, make: Any) -> None:
         t0 = time.perf_counter()
-        plans[w, r] = plan = siloed_plan(sc, warehouses=w, review=r)
-        seconds = round(time.perf_counter() - t0, 3)
-        k = plan.kpis
-        row.update({f"rule_{w}_{r}_profit": k["profit"], f"rule_{w}_{r}_fill_rate": k["fill_rate"],
-                    f"rule_{w}_{r}_checker_problems": len(check_plan(sc, plan)), f"rule_{w}_{r}_seconds": seconds})
-    silo = plans[DEFAULT_WAREHOUSES, DEFAULT_REVIEW]
-    row["siloed_seconds"] = row[f"rule_{DEFAULT_WAREHOUSES}_{DEFAULT_REVIEW}_seconds"]
-    row.update(_kpis("siloed", sc, silo))
-    row["siloed_reachable_share"] = reachable_share(sc, silo)
-    row.update(_kpis("previous", sc, plans[PREVIOUS]))
-    if time_limit is None:
-        return row
-    joint = ops.solve(sc, time_limit=time_limit, threads=1, seed=0)
-    row.update({"joint_status": joint.kpis["status"], "joint_bound": joint.kpis.get("best_bound"),
-                "joint_gap": joint.kpis.get("mip_gap"), "joint_seconds": joint.kpis.get("solve_seconds")})
-    if joint.kpis["status"] not in ("optimal", "time_limit"):
-        return row
-    row.update(_kpis("joint", sc, joint))
-    report = uplift_report(sc, joint, silo)
-    uplift = float(report.loc["profit", "delta"])
-    row["uplift"] = uplift
-    row["uplift_pct"] = float(report.loc["profit", "relative_delta"]) * 100
-    revenue = float(report.loc["revenue", "siloed"])
-    row["uplift_pct_revenue"] = uplift / revenue * 100 if revenue > 0 else math.nan
-    for metric in MONEY:
-        row[f"from_{metric.removeprefix('cost.')}"] = float(report.loc[metric, "profit_contribution"])
+        try:
+            plans[key] = make()
+        except BaselineError as exc:
+            plans[key] = None
+            row[f"{key}_message"] = str(exc)
+        _record(row, key, sc, plans[key], time.perf_counter() - t0)
+        p = row.get(f"{key}_profit")
+        print(f"  {key}: {'–' if p is None else f'{p:,.2f}'} [{row.get(f'{key}_status', '–')}] "
+              f"{row[f'{key}_seconds']:.1f} s", flush=True)
+
+    timed("naive", lambda: siloed_plan(sc))
+    timed("a", lambda: practitioner_plan(sc))
+    if _has_plan(plans["a"]):
+        timed("b", lambda: optimal_supply_plan(sc, plans["a"], method=method, **opts))
+    timed("c", lambda: sequential_plan(sc, method=method, **opts))
+    ok = [(row[f"{k}_profit"], k) for k in ("a", "b", "c")
+          if _has_plan(plans.get(k)) and row.get(f"{k}_checker_problems") == 0]
+    start = plans[max(ok)[1]] if ok else None
+    row["joint_start"] = max(ok)[1] if ok else None
+    timed("joint", lambda: ops.solve(sc, method=method, start=start, **opts))
+    if "joint_profit" in row:
+        joint, bound = row["joint_profit"], row.get("joint_bound")
+        slack = bound - joint if bound is not None and math.isfinite(bound) else None
+        row["joint_slack"] = slack
+        if "a_profit" in row and "b_profit" in row:
+            row["value_of_optimisation"] = row["b_profit"] - row["a_profit"]
+        if "c_profit" in row:
+            voi = row["value_of_integration"] = joint - row["c_profit"]
+            row["integration_inside_gap"] = None if slack is None else abs(voi) <= slack + 1e-9 * max(1.0, abs(joint))
+        best = max((row[f"{k}_profit"], k) for k in ("a", "b", "c") if f"{k}_profit" in row) if ok else None
+        if best is not None:
+            row["best_baseline"] = best[1]
+            row["joint_minus_best"] = joint - best[0]
+        if _has_plan(plans.get("a")):
+            report = uplift_report(sc, plans["joint"], plans["a"])
+            for metric in MONEY:
+                row[f"from_{metric.removeprefix('cost.')}"] = float(report.loc[metric, "profit_contribution"])
     return row
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.uplift", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", nargs="+", default=["tiny", "xsmall", "small"], help="solved jointly and siloed")
+    ap.add_argument("--sizes", nargs="*", default=["tiny", "xsmall", "small"], help="solved with method mip")
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5], help="seeds of generated sizes")
     ap.add_argument("--time-limit", type=float, default=None,
-                    help="joint solve time limit in seconds (default: 60 tiny/xsmall, 120 small, 600 otherwise)")
-    ap.add_argument("--siloed-only", nargs="*", default=["medium", "large"], help="sizes planned siloed only")
+                    help="time limit per MIP for --sizes (default: 60 tiny/xsmall, 120 small)")
+    ap.add_argument("--large-sizes", nargs="*", default=["medium", "large"], help="solved with method decompose")
+    ap.add_argument("--large-time-limit", type=float, default=240.0, help="seconds per decompose stage")
+    ap.add_argument("--merge", action="store_true", help="keep other instances' rows already in uplift.csv")
     args = ap.parse_args(argv)
+    todo = [(inst, args.time_limit or TIME_LIMITS.get(inst[1], 120.0), "mip") for inst in instances(args.sizes, args.seeds)]
+    todo += [(inst, args.large_time_limit, "decompose") for inst in instances(args.large_sizes, args.seeds)]
     rows = []
-    todo = [(inst, args.time_limit or TIME_LIMITS.get(inst[1], 600.0)) for inst in instances(args.sizes, args.seeds)]
-    todo += [(inst, None) for inst in instances(args.siloed_only, args.seeds)]
-    for (label, size, load), limit in todo:
-        print(f"{label}: {'siloed only' if limit is None else f'joint ({limit:g} s) and siloed'} ...", flush=True)
-        rows.append(run(label, size, load, limit))
-        r = rows[-1]
-        print(f"  siloed {r['siloed_profit']:.2f} (previous rules {r['previous_profit']:.2f})"
-              + (f", joint {r['joint_profit']:.2f} [{r['joint_status']}], uplift {r['uplift']:.2f}"
-                 if "uplift" in r else ""), flush=True)
-    write(rows, args)
+    for (label, size, load), limit, method in todo:
+        print(f"{label}: {method}, {limit:g} s per solve ...", flush=True)
+        rows.append(run(label, size, load, limit, method))
+    if args.merge and (RESULTS / "uplift.csv").exists():
+        done = {r["instance"] for r in rows}
+        with open(RESULTS / "uplift.csv", encoding="utf-8") as f:
+            old = [dict(r) for r in csv.DictReader(f) if r["instance"] not in done]
+        rows = [_typed(r) for r in old] + rows
+        order = {label: i for i, (label, _, _) in enumerate(instances(["tiny", "xsmall", "small", "medium", "large"],
+                                                                       args.seeds))}
+        rows.sort(key=lambda r: order.get(r["instance"], len(order)))
+    write(rows)
     return 0
+
+
+def _typed(r: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in r.items():
+        if v == "":
+            continue
+        if v in ("True", "False"):
+            out[k] = v == "True"
+            continue
+        try:
+            out[k] = float(v)
+        except ValueError:
+            out[k] = v
+    return out
 
 
 def _fmt(v: Any, digits: int = 0) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    if isinstance(v, float):
-        return f"{v:,.{digits}f}"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return f"{float(v):,.{digits}f}"
     return str(v)
 
 
-def write(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def _gap(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.2%}"
+
+
+def write(rows: list[dict[str, Any]]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     cols = list(dict.fromkeys(c for r in rows for c in r))
     with open(RESULTS / "uplift.csv", "w", newline="", encoding="utf-8") as f:
@@ -178,92 +208,68 @@ def write(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     def table(header: list[str], body: list[list[str]]) -> list[str]:
         return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(b) + " |" for b in body]
 
-    joint = [r for r in rows if "uplift" in r]
-    lines = ["# Uplift: joint plan against the siloed baseline", "",
+    def inside(r: dict[str, Any], value: Any) -> str:
+        if value is None or isinstance(value, str):
+            return _fmt(value)
+        slack = r.get("joint_slack")
+        text = _fmt(value)
+        if slack is not None and not (isinstance(slack, float) and math.isnan(slack)) and abs(value) <= slack + 1e-6:
+            text += " (inside gap)"
+        return text
+
+    lines = ["# Uplift: the joint plan against three baselines", "",
              (f"`python -m benchmarks.uplift`, {_dt.date.today().isoformat()}, "
-              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, HiGHS threads = 1, seed 0. "
-              f"Sizes {' '.join(args.sizes)} (seeds {' '.join(map(str, args.seeds))} where generated), "
-              f"siloed only: {' '.join(args.siloed_only) or 'none'}."), "",
-             ("Profit as in kpis.json, recomputed from the plan tables by `optsupply.testing.evaluate_plan` "
-              f"for both plans; siloed = `siloed_plan(sc)` (rules `warehouses=\"{DEFAULT_WAREHOUSES}\"`, "
-              f"`review=\"{DEFAULT_REVIEW}\"`). The uplift as a % of |siloed profit| explodes when the siloed "
-              "profit is near zero; as a % of siloed revenue it does not. Checker = `check_plan` problems "
-              "(joint / siloed)."), ""]
-    if joint:
-        lines += ["## Uplift", ""]
-        lines += table(
-            ["instance", "time limit s", "joint status", "gap", "joint profit", "siloed profit", "uplift",
-             "uplift % of \\|siloed profit\\|", "uplift % of siloed revenue", "fill joint", "fill siloed", "checker"],
-            [[r["instance"], _fmt(r["time_limit"]), r["joint_status"],
-              "–" if r.get("joint_gap") is None else f"{r['joint_gap']:.2%}", _fmt(r["joint_profit"]),
-              _fmt(r["siloed_profit"]), _fmt(r["uplift"]), _fmt(r["uplift_pct"], 1),
-              _fmt(r["uplift_pct_revenue"], 1), _fmt(r["joint_fill_rate"], 3),
-              _fmt(r["siloed_fill_rate"], 3), f"{r['joint_checker_problems']} / {r['siloed_checker_problems']}"]
-             for r in joint])
-        lines += ["", "## Where the uplift comes from", "",
-                  ("Each column is what that line adds to the uplift (joint − siloed for revenue and salvage, "
-                   "siloed − joint for a cost); a row adds up to the uplift."), ""]
-        parts = [m.removeprefix("cost.") for m in MONEY]
-        lines += table(["instance"] + parts + ["uplift"],
-                       [[r["instance"]] + [_fmt(r[f"from_{p}"]) for p in parts] + [_fmt(r["uplift"])] for r in joint])
-        lines += [""]
-    silo_only = [r for r in rows if "joint_status" not in r]
-    if silo_only:
-        lines += ["## Siloed plan only (no joint solve)", "",
-                  ("Reachable = share of the siloed plan's potential demand in (product, region)s that one of the "
-                   "product's warehouses has a lane to (at most the price per unit): no plan can serve the rest."), ""]
-        lines += table(["instance", "siloed profit", "siloed revenue", "fill rate", "reachable", "checker problems",
-                        "seconds"],
-                       [[r["instance"], _fmt(r["siloed_profit"]), _fmt(r["siloed_revenue"]),
-                         _fmt(r["siloed_fill_rate"], 3), _fmt(r["siloed_reachable_share"], 3),
-                         str(r["siloed_checker_problems"]), f"{r['siloed_seconds']:.2f}"] for r in silo_only])
-        lines += [""]
-
-    # every rule combination
-    names = [f"{w} / {r}" for w, r in RULES]
-    wins = dict.fromkeys(RULES, 0)
+              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), HiGHS threads = 1, "
+              "seed 0, the default time limits (column *limit s*: per MIP, or per decompose stage); rows may "
+              "come from separate processes (`--sizes ... --large-sizes ... --merge`), on a machine shared with "
+              "other work, so time-limited results vary from run to run. See the module docstring of "
+              "`benchmarks/uplift.py` for what each plan is."), "",
+             ("Every profit is recomputed from the plan tables by `optsupply.testing.evaluate_plan`, on the "
+              "same demand (the forecast; no plan carries safety stock), and every plan is checked by "
+              "`check_plan` (problems per plan in the last column: naive a b c joint). "
+              "naive = the old siloed rules `siloed_plan(sc)` (for reference only: they spend the whole ad "
+              "budget by revenue and carry a z = 1.65 safety stock); (a) practitioner rules "
+              "`practitioner_plan(sc)`; (b) (a)'s commercial decisions with supply optimised; (c) "
+              "sequential-optimal: commercial decisions optimised on gross margin without supply costs or "
+              "limits, then supply optimised; joint = `optsupply.solve`, started from the best of (a)–(c)."), "",
+             ("**Value of optimisation** = (b) − (a): the same commercial decisions, supplied optimally. "
+              "**Value of integration** = joint − (c): deciding commercial and supply together rather than "
+              "one after the other. *bound − joint* is how much better the joint plan could still be; a "
+              "difference no larger than it is marked *(inside gap)*: its sign is not established. "
+              "decompose runs (medium, large) are not proven: (b), (c) and the joint plan are "
+              "fix-and-optimize results, and the joint bound is the Lagrangian bound when it could be "
+              "computed in the time (else –)."), ""]
     body = []
     for r in rows:
-        profits = {rule: r[f"rule_{rule[0]}_{rule[1]}_profit"] for rule in RULES}
-        best = max(profits.values())
-        top = [rule for rule, v in profits.items() if v >= best - 0.5]  # ties within half a currency unit
-        for rule in top:
-            wins[rule] += 1
-        body.append([r["instance"]] + [("**" + _fmt(profits[rule]) + "**") if rule in top else _fmt(profits[rule])
-                                       for rule in RULES]
-                    + [" ".join(str(r[f"rule_{w}_{v}_checker_problems"]) for w, v in RULES),
-                       f"{max(r[f'rule_{w}_{v}_seconds'] for w, v in RULES):.2f}"])
-    body.append(["**highest profit on**"] + [f"{wins[rule]} of {len(rows)}" for rule in RULES] + ["", ""])
-    lines += ["## Siloed baselines: every rule", "",
-              ("Siloed profit of `siloed_plan(sc, warehouses=..., review=...)` for every combination "
-               "(warehouses / review); the highest of each instance in bold (ties within 0.5 all bold). "
-               "Checker = `check_plan` problems of each, in the column order; seconds = the slowest, "
-               "evaluating the plan included."), ""]
-    lines += table(["instance"] + names + ["checker", "seconds"], body)
-    pairs = []
-    for a, b_ in ((("per_region", "eoq"), ("home_spill", "eoq")), (("per_region", "eoq"), ("home", "eoq")),
-                  (("per_region", "eoq"), PREVIOUS), (("home_spill", "eoq"), ("home_spill", "every_period"))):
-        more = sum(r[f"rule_{a[0]}_{a[1]}_profit"] > r[f"rule_{b_[0]}_{b_[1]}_profit"] + 0.5 for r in rows)
-        less = sum(r[f"rule_{a[0]}_{a[1]}_profit"] < r[f"rule_{b_[0]}_{b_[1]}_profit"] - 0.5 for r in rows)
-        pairs.append(f"{a[0]} / {a[1]} against {b_[0]} / {b_[1]}: higher on {more}, lower on {less}, "
-                     f"tied on {len(rows) - more - less}")
-    lines += ["", "Head to head: " + "; ".join(pairs) + ".", ""]
-
-    lines += ["## The default rules against the previous default", "",
-              (f"`siloed_plan(sc)` ({DEFAULT_WAREHOUSES} / {DEFAULT_REVIEW}) against "
-               f"`siloed_plan(sc, review=\"every_period\")` ({PREVIOUS[0]} / {PREVIOUS[1]}, the default before "
-               "the periodic review). Checker = `check_plan` problems (default / previous)."), ""]
-    keys = ["revenue", "purchase", "ordering", "activation", "holding", "transport", "lost_sale", "salvage"]
-    body = []
-    for r in rows:
-        body.append([r["instance"], _fmt(r["previous_profit"]), _fmt(r["siloed_profit"]),
-                     _fmt(r["siloed_profit"] - r["previous_profit"]), _fmt(r["previous_fill_rate"], 3),
-                     _fmt(r["siloed_fill_rate"], 3)]
-                    + [_fmt(r[f"siloed_{k}"] - r[f"previous_{k}"]) for k in keys]
-                    + [f"{r['siloed_checker_problems']} / {r['previous_checker_problems']}"])
-    lines += table(["instance", "profit previous", "profit default", "Δ profit", "fill previous", "fill default"]
-                   + [f"Δ {k}" for k in keys] + ["checker"], body)
-    lines += ["", "Δ = default − previous (for a cost, positive means the default pays more).", ""]
+        body.append([r["instance"], str(r.get("method", "")), _fmt(r.get("time_limit")),
+                     _fmt(r.get("naive_profit")), _fmt(r.get("a_profit")),
+                     f"{_fmt(r.get('b_profit'))} [{r.get('b_status', '–')}, {_gap(r.get('b_gap'))}]",
+                     f"{_fmt(r.get('c_profit'))} [{r.get('c_status', '–')}, {_gap(r.get('c_gap'))}]",
+                     f"{_fmt(r.get('joint_profit'))} [{r.get('joint_status', '–')}]",
+                     _fmt(r.get("joint_bound")), _gap(r.get("joint_gap")), _fmt(r.get("joint_slack")),
+                     _fmt(r.get("value_of_optimisation")), inside(r, r.get("value_of_integration")),
+                     inside(r, r.get("joint_minus_best")) + (f" (vs {r['best_baseline']})" if r.get("best_baseline") else ""),
+                     " ".join(_fmt(r.get(f"{k}_checker_problems")) for k in PLANS)])
+    lines += ["## Profit of every plan", ""]
+    lines += table(["instance", "method", "limit s", "naive", "(a) practitioner", "(b) supply-optimal [status, gap]",
+                    "(c) sequential [status, gap]", "joint [status]", "joint bound", "joint gap", "bound − joint",
+                    "value of optimisation (b − a)", "value of integration (joint − c)", "joint − best baseline",
+                    "checker"], body)
+    lines += ["", ("The gaps of (b) and (c) are those of their own supply MIP (for fixed commercial decisions), "
+                   "not of the joint problem."), ""]
+    lines += ["## Where the joint plan's lead over (a) comes from", "",
+              ("Each column is what that line adds to joint − (a) (revenue and salvage +Δ, a cost −Δ); a row "
+               "adds up to joint − (a)."), ""]
+    parts = [m.removeprefix("cost.") for m in MONEY]
+    lines += table(["instance"] + parts + ["joint − (a)"],
+                   [[r["instance"]] + [_fmt(r.get(f"from_{p}")) for p in parts]
+                    + [_fmt(r["joint_profit"] - r["a_profit"])] for r in rows
+                    if r.get("joint_profit") is not None and r.get("a_profit") is not None and "from_revenue" in r])
+    lines += ["", "## Seconds per plan", ""]
+    lines += table(["instance"] + list(PLANS) + ["joint started from"],
+                   [[r["instance"]] + [_fmt(r.get(f"{k}_seconds"), 1) for k in PLANS] + [str(r.get("joint_start", "–"))]
+                    for r in rows])
+    lines += [""]
     (RESULTS / "uplift.md").write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {RESULTS / 'uplift.md'} and {RESULTS / 'uplift.csv'}")
 

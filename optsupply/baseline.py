@@ -194,6 +194,50 @@ lost_sale_cost).
 The plan's ``kpis`` come from :func:`optsupply.testing.evaluate_plan`;
 ``status`` is ``"baseline"`` and ``method`` is ``"siloed"`` (no solver ran,
 so there is no bound or gap).
+
+The practitioner rules
+----------------------
+The rules above are *naive*: marketing spends the whole budget whatever the
+response curves say, the launch test ignores onboarding costs, featured slots
+go by revenue, and supply carries a safety stock that a plan scored on demand
+equal to the forecast only pays for. ``siloed_plan(scenario, rules="practitioner")``
+(:func:`practitioner_plan`) is every team's rule of thumb done competently —
+the fair baseline, and what :func:`uplift_report` and ``benchmarks/uplift.py``
+compare with. *Margin* is price − unit_cost.
+
+**Launch team.** Steps 1 and 2 as above (must_launch products, then every
+product whose forecast margin covers its launch cost). Then every onboarding
+cost and minimum assortment is counted: the *launch value* of a set of
+launches is Σ (forecast margin − launch_cost) of the launched products minus
+the onboarding cost of every category and brand they touch. Categories, then
+brands (table order), with an onboarding cost or a min_products are visited
+in passes until nothing changes; for each group with a launched product the
+team picks the highest launch value among: keeping the group as it is (when it
+meets its minimum), topping it up with its best members not launched (each at
+its first period with room; when that reaches the minimum) and dropping its
+optional members (when it has no must_launch member); ties in that order.
+Whatever still breaks a minimum after the passes is dropped as in step 3.
+
+**Marketing.** Per (product, channel) with a response row: the steady spend
+at which the true Hill curve's marginal margin falls to 1. A spend x every
+period settles at the effective spend e = x / (1 − carryover), so e maximises
+margin · hill(e) − λ · (1 − carryover) · e with λ = 1 — for a concave curve
+margin · hill'(e) = λ · (1 − carryover); with shape 1,
+e = √(margin · max_uplift · k / (λ · (1 − carryover))) − k — or 0 when no
+spend earns its cost; x = (1 − carryover) · e in every active period.
+When the spend over the horizon exceeds ``advertising.total_budget``, λ rises
+(bisection) until it fits, so the budget goes where a unit of spend returns
+the most margin. Then a channel's spend above its per-period budget is scaled
+down to it, as above. The uplift counted on is the true Hill curve.
+
+**Merchandising.** Per period the slots go to the active products with the
+largest margin × featured_lift × forecast demand of the period (> 0; ties by
+product order).
+
+**Supply chain.** The supply rules above (``warehouses``, ``review``) with
+z = 0: the order-up-to level is the forecast over the review period and lead
+time, without safety stock — every plan is scored on demand equal to the
+forecast. ``method`` is ``"practitioner"``.
 """
 
 from __future__ import annotations
@@ -212,7 +256,7 @@ from optsupply.plan import COST_KEYS, TABLE_COLUMNS, Plan, _dates
 from optsupply.scenario import Scenario
 from optsupply.testing import evaluate_plan
 
-__all__ = ["siloed_plan", "uplift_report", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES", "REVIEW_RULES",
+__all__ = ["siloed_plan", "practitioner_plan", "uplift_report", "profitable_spend", "RULE_SETS", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES", "REVIEW_RULES",
            "DEFAULT_WAREHOUSES", "DEFAULT_REVIEW"]
 
 SAFETY_Z = 1.65  #: safety factor z of the order-up-to level (about a 95 % cycle service level)
@@ -223,6 +267,8 @@ WAREHOUSE_RULES = ("per_region", "home_spill", "home")
 REVIEW_RULES = ("eoq", "every_period")
 DEFAULT_WAREHOUSES = "per_region"  #: default supply rule of :func:`siloed_plan`
 DEFAULT_REVIEW = "eoq"  #: default ordering rule of :func:`siloed_plan`
+#: rule sets of :func:`siloed_plan`: the naive siloed rules and the practitioner rules
+RULE_SETS = ("naive", "practitioner")
 _EPS = 1e-9  # quantities below this are zero
 _PASSES = 3  # allocation passes per shipping round (requests scaled down by a shared limit get a second go)
 
@@ -599,6 +645,237 @@ def _featured(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
     return feat
 
 
+# ---------------------------------------------------------------------- practitioner rules
+
+
+def _groups(d: _Data) -> list[tuple[list[int], int, float]]:
+    """Categories and brands with an onboarding cost or a minimum assortment: (new members, need, cost)."""
+    out = []
+    for level, table, owner in (("category", d.sc.categories, d.category), ("brand", d.sc.brands, d.brand)):
+        for g, cost, need in zip(_ids(table[level]), table["onboarding_cost"].to_numpy(dtype="float64"),
+                                 table["min_products"].to_numpy(dtype="int64"), strict=True):
+            members = [int(p) for p in np.flatnonzero(d.is_new & (owner == g))]
+            if members and (need > 0 or cost > 0):
+                out.append((members, int(need), float(cost)))
+    return out
+
+
+def _launch_practitioner(d: _Data) -> np.ndarray:
+    """Launch period of every product under the practitioner launch rule (−1: not launched)."""
+    H = d.H
+    P = len(d.products)
+    limit = d.max_per_period if d.max_per_period is not None else P + 1
+    tau = _launch_periods_individual(d, limit)
+    net = _forecast_margins(d) - d.launch_cost[:, None]
+    groups = _groups(d)
+
+    def count() -> np.ndarray:
+        c = np.zeros(H, dtype=np.int64)
+        np.add.at(c, tau[tau >= 0], 1)
+        return c
+
+    def value(t: np.ndarray) -> float:
+        on = np.flatnonzero(t >= 0)
+        v = float(net[on, t[on]].sum())
+        return v - sum(cost for members, _, cost in groups if (t[members] >= 0).any())
+
+    def first_room(p: int, used: np.ndarray) -> int:
+        for t in range(d.lo[p], d.hi[p] + 1):
+            if used[t] < limit:
+                return t
+        return -1
+
+    for _ in range(4 * len(groups) + 1):  # passes until nothing changes
+        changed = False
+        for members, need, _cost in groups:
+            have = [p for p in members if tau[p] >= 0]
+            if not have:
+                continue
+            must = any(d.must[p] for p in have)
+            options = []
+            if len(have) >= need:
+                options.append(tau.copy())  # keep the group as it is
+            else:  # top up with the best members not launched, each at its first period with room
+                top = tau.copy()
+                used = count()
+                for p in sorted((p for p in members if tau[p] < 0), key=lambda p: (-net[p, d.lo[p]], p)):
+                    if (top[members] >= 0).sum() >= need:
+                        break
+                    t = first_room(p, used)
+                    if t >= 0:
+                        top[p] = t
+                        used[t] += 1
+                if (top[members] >= 0).sum() >= need:
+                    options.append(top)
+            if not must:  # drop its optional members
+                drop = tau.copy()
+                drop[[p for p in have if not d.must[p]]] = -1
+                options.append(drop)
+            if not options:
+                continue
+            best = max(options, key=value)  # the first of equals: keep, top up, drop
+            if not np.array_equal(best, tau):
+                tau, changed = best, True
+        if not changed:
+            break
+    changed = True
+    while changed:  # what still breaks a minimum (a pass limit reached): drop the optional members
+        changed = False
+        for members, need, _cost in groups:
+            have = [p for p in members if tau[p] >= 0]
+            if 0 < len(have) < need:
+                for p in have:
+                    if not d.must[p]:
+                        tau[p] = -1
+                        changed = True
+    return tau
+
+
+def _launch_periods_individual(d: _Data, limit: int) -> np.ndarray:
+    """Steps 1 and 2 of the launch rule: must_launch products, then every product worth launching on its own."""
+    H, P = d.H, len(d.products)
+    count = np.zeros(H, dtype=np.int64)
+    tau = np.full(P, -1, dtype=np.int64)
+    net = _forecast_margins(d) - d.launch_cost[:, None]
+    waiting = [int(p) for p in np.flatnonzero(d.must)]
+    for t in range(H):
+        ready = sorted((p for p in waiting if d.lo[p] <= t <= d.hi[p]), key=lambda p: (d.hi[p], p))
+        for p in ready:
+            if count[t] >= limit:
+                break
+            tau[p] = t
+            count[t] += 1
+            waiting.remove(p)
+    if waiting:
+        names = ", ".join(d.products[p] for p in waiting)
+        raise BaselineError(f"must_launch products {names} do not fit into their launch windows with "
+                            f"launch.max_per_period = {d.max_per_period}")
+    optional = [int(p) for p in np.flatnonzero(d.is_new & ~d.must) if net[p, d.lo[p]] >= 0]
+    for p in sorted(optional, key=lambda p: (-net[p, d.lo[p]], p)):
+        for t in range(d.lo[p], d.hi[p] + 1):
+            if count[t] < limit and net[p, t] >= 0:
+                tau[p] = t
+                count[t] += 1
+                break
+    return tau
+
+
+def hill_slope(e: np.ndarray | float, max_uplift: float, half: float, shape: float) -> np.ndarray:
+    """d/de of the Hill curve max_uplift · e^s / (e^s + k^s)."""
+    e = np.maximum(np.asarray(e, dtype="float64"), 1e-300)
+    ks = half ** shape
+    es = e ** shape
+    return max_uplift * shape * ks * e ** (shape - 1.0) / (es + ks) ** 2
+
+
+def profitable_spend(margin: float, max_uplift: float, half: float, shape: float, price_of_spend: float) -> float:
+    """The effective spend e ≥ 0 that maximises margin · hill(e) − price_of_spend · e (0 when nothing pays).
+
+    For a concave curve (shape ≤ 1) it is where the marginal margin margin · hill'(e) falls to
+    ``price_of_spend``; with shape = 1, e = √(margin · max_uplift · k / price_of_spend) − k. An S-shaped
+    curve (shape > 1) is searched on a grid first, then refined on the falling side of its slope.
+    """
+    if margin <= 0 or max_uplift <= 0 or half <= 0 or price_of_spend <= 0:
+        return 0.0
+
+    def net(e: np.ndarray) -> np.ndarray:
+        return margin * hill(e, max_uplift, half, shape) - price_of_spend * e
+
+    grid = half * np.logspace(-4, 4, 801)
+    i = int(np.argmax(net(grid)))
+    if net(grid[i:i + 1])[0] <= 0:
+        return 0.0
+    lo = grid[i - 1] if i > 0 else 0.0
+    hi = grid[i + 1] if i + 1 < len(grid) else grid[i] * 10
+    if margin * hill_slope(hi, max_uplift, half, shape) > price_of_spend:  # still rising at the grid's end
+        return float(hi)
+    if lo > 0 and margin * hill_slope(lo, max_uplift, half, shape) < price_of_spend:  # the top is at lo
+        return float(lo) if net(np.array([lo]))[0] > 0 else 0.0
+    for _ in range(200):  # bisection on the falling side: margin · hill'(e) = price_of_spend
+        mid = 0.5 * (lo + hi)
+        if margin * hill_slope(mid, max_uplift, half, shape) > price_of_spend:
+            lo = mid
+        else:
+            hi = mid
+    e = 0.5 * (lo + hi)
+    return float(e) if net(np.array([e]))[0] > 0 else 0.0
+
+
+def _advertising_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) -> _Ads:
+    """Per (product, channel): the steady spend at which the true Hill curve's marginal margin falls to 1.
+
+    At a constant spend x per period the effective spend settles at e = x / (1 − carryover); one more
+    unit of spend per period buys 1 / (1 − carryover) of effective spend. So e solves
+    margin · hill'(e) = λ · (1 − carryover) with λ = 1 (margin = price − unit_cost), and
+    x = (1 − carryover) · e is spent in every active period. When the spend over the horizon exceeds
+    advertising.total_budget, λ is raised (bisection) until it fits: the budget goes where the margin
+    per unit of spend is highest. Then every channel's spend in a period above its budget is scaled
+    down to the budget.
+    """
+    H = d.H
+    n_active = active.sum(axis=1)
+    margin = d.price - d.unit_cost
+    ok = (d.q_max > 0) & (n_active[d.qp] > 0) & (margin[d.qp] > 0)
+    rows = np.flatnonzero(ok)
+    carry = d.q_carry[rows]
+
+    def spends(lam: float) -> np.ndarray:
+        e = np.array([profitable_spend(margin[d.qp[q]], d.q_max[q], d.q_half[q], d.q_shape[q],
+                                       lam * (1.0 - d.q_carry[q])) for q in rows])
+        return (1.0 - carry) * e if len(rows) else np.zeros(0)
+
+    per_period = spends(1.0)
+    weight = n_active[d.qp[rows]]
+    if d.total_budget is not None and len(rows) and float(per_period @ weight) > d.total_budget:
+        lo, hi = 1.0, 2.0
+        while float(spends(hi) @ weight) > d.total_budget and hi < 1e12:
+            lo, hi = hi, hi * 2
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if float(spends(mid) @ weight) > d.total_budget:
+                lo = mid
+            else:
+                hi = mid
+        per_period = spends(hi)
+    spend = per_period[:, None] * active[d.qp[rows]]
+    for c in range(len(d.channels)):  # channel budget per period
+        on = d.qc[rows] == c
+        if not on.any() or not math.isfinite(d.channel_budget[c]):
+            continue
+        total = spend[on].sum(axis=0)
+        scale = np.ones(H)
+        over = total > d.channel_budget[c]
+        scale[over] = d.channel_budget[c] / total[over]
+        spend[on] *= scale
+    keep = spend.sum(axis=1) > 0
+    rows, spend = rows[keep], spend[keep]
+    effective = np.zeros_like(spend)
+    carry = d.q_carry[rows]
+    for t in range(H):
+        effective[:, t] = spend[:, t] + (carry * effective[:, t - 1] if t > 0 else 0.0)
+    uplift = np.zeros_like(spend)
+    for i, q in enumerate(rows):
+        uplift[i] = hill(effective[i], d.q_max[q], d.q_half[q], d.q_shape[q])
+    uplift *= active[d.qp[rows]]
+    budget = float(d.total_budget) if d.total_budget is not None else float(spend.sum())
+    return _Ads(rows, spend, effective, uplift, budget)
+
+
+def _featured_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """P×T: per period the slots go to the products whose feature adds the most margin:
+    (price − unit_cost) × featured_lift × forecast demand of the period (only where that is > 0)."""
+    gain = ((d.price - d.unit_cost) * d.lift)[:, None] * base.sum(axis=1)
+    eligible = active & (gain > 0)
+    feat = np.zeros_like(eligible)
+    for t in range(d.H):
+        candidates = np.flatnonzero(eligible[:, t])
+        if len(candidates) == 0 or d.slots[t] <= 0:
+            continue
+        order = candidates[np.lexsort((candidates, -gain[candidates, t]))]
+        feat[order[: d.slots[t]], t] = True
+    return feat
+
+
 # ---------------------------------------------------------------------- supply chain
 
 
@@ -667,7 +944,8 @@ def _routes(d: _Data, first: np.ndarray | None = None) -> _Routes:
     return _Routes(mk, mr, ml, rank, [np.flatnonzero(rank == i) for i in range(n_ranks)])
 
 
-def _assign(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str) -> np.ndarray:
+def _assign(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str,
+            z: float = SAFETY_Z) -> np.ndarray:
     """M×T: the potential demand each route is planned to carry (the supply rule, before any stock exists)."""
     mk, mr, ml = routes.mk, routes.mr, routes.ml
     mp = d.kp[mk]
@@ -685,7 +963,7 @@ def _assign(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, ru
     # throughput and lane its volume, storage the volume of its safety stock z·σ·√(L+1) per unit
     vol = np.repeat(d.volume[mp][:, None], H, axis=1)
     pot = potential[mp, mr]
-    safety = SAFETY_Z * sd[mp, mr] * np.sqrt(d.lead[mk] + 1.0)[:, None]
+    safety = z * sd[mp, mr] * np.sqrt(d.lead[mk] + 1.0)[:, None]
     stored = vol * np.divide(safety, pot, out=np.zeros_like(pot), where=pot > 0)
     resources = [  # (capacity per warehouse or lane, the one a route uses, what a planned unit takes of it)
         (d.throughput, mw, vol),
@@ -751,13 +1029,14 @@ def _share_of(request: np.ndarray, group: np.ndarray, room: np.ndarray, weight: 
     return frac[group]
 
 
-def _planned(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str) -> np.ndarray:
+def _planned(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, rule: str,
+             z: float = SAFETY_Z) -> np.ndarray:
     """M×T: the demand the supply rule plans on each route of ``routes`` (in the order of ``routes``)."""
     if rule != "home_spill":
-        return _assign(d, routes, potential, sd, rule)
+        return _assign(d, routes, potential, sd, rule, z)
     # the same spill, from routes ranked home first; mapped back to the order of ``routes``
     home_first = _routes(d, first=_home_warehouses(d))
-    planned = _assign(d, home_first, potential, sd, rule)
+    planned = _assign(d, home_first, potential, sd, rule, z)
     R = len(d.regions)
     keys = routes.mk * R + routes.mr
     order = np.argsort(keys)
@@ -768,7 +1047,7 @@ def _planned(d: _Data, routes: _Routes, potential: np.ndarray, sd: np.ndarray, r
 
 
 def _review_periods(d: _Data, demand: np.ndarray, var: np.ndarray, active: np.ndarray,
-                    review: str) -> tuple[np.ndarray, np.ndarray]:
+                    review: str, z: float = SAFETY_Z) -> tuple[np.ndarray, np.ndarray]:
     """Review period R per pair and the K×T mask of the periods in which a pair reviews (may order).
 
     ``demand`` and ``var`` (K×T) are the demand planned through each pair and its variance.
@@ -804,7 +1083,7 @@ def _review_periods(d: _Data, demand: np.ndarray, var: np.ndarray, active: np.nd
             since = t - first_arrival[:, None]
             nxt = np.minimum(first_arrival[:, None] + r[:, None] * (since // r[:, None] + 1), H)
             cycle = np.take_along_axis(cum, nxt, axis=1) - cum[:, 1:]
-            held = np.where(since >= 0, cycle + (SAFETY_Z * sigma * np.sqrt(r + d.lead))[:, None], 0.0)
+            held = np.where(since >= 0, cycle + (z * sigma * np.sqrt(r + d.lead))[:, None], 0.0)
             held *= has[:, None]
             out = np.zeros((W, H))
             np.add.at(out, d.kw, held * vol[:, None])
@@ -830,7 +1109,7 @@ def _review_periods(d: _Data, demand: np.ndarray, var: np.ndarray, active: np.nd
 
 
 def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, active: np.ndarray, rule: str,
-              review: str) -> _Flows:
+              review: str, z: float = SAFETY_Z) -> _Flows:
     H = d.H
     K = len(d.kp)
     W = len(d.warehouses)
@@ -841,7 +1120,7 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, active: np.ndarra
     value_k = d.unit_cost[d.kp]
 
     # order-up-to data per pair: the demand planned through it and its variance
-    planned = _planned(d, routes, potential, sd, rule)
+    planned = _planned(d, routes, potential, sd, rule, z)
     fraction = np.divide(planned, potential[mp, mr], out=np.zeros_like(planned), where=potential[mp, mr] > 0)
     demand = np.zeros((K, H))
     np.add.at(demand, mk, planned)
@@ -849,7 +1128,7 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, active: np.ndarra
     np.add.at(var, mk, (fraction * sd[mp, mr]) ** 2)
     cum_demand = np.concatenate([np.zeros((K, 1)), np.cumsum(demand, axis=1)], axis=1)
     cum_var = np.concatenate([np.zeros((K, 1)), np.cumsum(var, axis=1)], axis=1)
-    period, reviews = _review_periods(d, demand, var, active, review)
+    period, reviews = _review_periods(d, demand, var, active, review, z)
     # inventory position of pair gk counts the stock and arrivals of pair gj
     if rule == "home":
         home = _home_warehouses(d)
@@ -874,7 +1153,7 @@ def _simulate(d: _Data, potential: np.ndarray, sd: np.ndarray, active: np.ndarra
         in_time = (end <= H - 1) & reviews[:, t]
         e1 = np.minimum(end + period - 1, H - 1) + 1
         target = (cum_demand[pairs, e1] - cum_demand[:, t]
-                  + SAFETY_Z * np.sqrt(np.maximum(cum_var[pairs, e1] - cum_var[:, t], 0.0)))
+                  + z * np.sqrt(np.maximum(cum_var[pairs, e1] - cum_var[:, t], 0.0)))
         position = np.bincount(gk, weights=level[gj] + cum_arr[gj, e1[gk]] - cum_arr[gj, t], minlength=K)
         q = target - position
         place = in_time & (q > _EPS)
@@ -1002,7 +1281,8 @@ def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review: str = DEFAULT_REVIEW) -> Plan:
+def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review: str = DEFAULT_REVIEW,
+                rules: str = "naive", commercial: Plan | None = None) -> Plan:
     """The plan of siloed teams following simple rules (see the module docstring), evaluated like any plan.
 
     Parameters
@@ -1017,6 +1297,16 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
     review : {"eoq", "every_period"}
         The ordering rule: order up to forecast plus safety stock every R periods, R from the
         economic order quantity (default), or every period (R = 1).
+    rules : {"naive", "practitioner"}
+        ``"naive"`` (default): the siloed rules of the module docstring. ``"practitioner"``: every
+        team's rule done competently (:func:`practitioner_plan`): launches that count every
+        onboarding cost, ads where margin × uplift pays for the spend, featured slots by margin ×
+        lift, and the same supply rules without safety stock.
+    commercial : Plan, optional
+        Take the launches, ad spend and featured products of this plan instead of the commercial
+        rules (the uplift counted on is the true Hill curve at its spend); only the supply rules
+        run. This is how a plan made for other supply data (e.g.
+        :func:`optsupply.sequential.commercial_scenario`) gets a feasible supply part.
 
     Returns
     -------
@@ -1038,20 +1328,29 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
         raise UsageError(f"unknown warehouses rule {warehouses!r}: use one of {', '.join(WAREHOUSE_RULES)}")
     if review not in REVIEW_RULES:
         raise UsageError(f"unknown review rule {review!r}: use one of {', '.join(REVIEW_RULES)}")
+    if rules not in RULE_SETS:
+        raise UsageError(f"unknown rules {rules!r}: use one of {', '.join(RULE_SETS)}")
     t0 = time.perf_counter()
     d = _prepare(scenario)
     t1 = time.perf_counter()
     H = d.H
-    tau = _launch_periods(d)
-    base, sd, active = _base_demand(d, tau)
-    ads = _advertising(d, base, active)
+    practitioner = rules == "practitioner"
+    if commercial is not None:
+        tau = _launches_of(d, commercial)
+        base, sd, active = _base_demand(d, tau)
+        ads = _ads_of(d, commercial, active)
+        feat = _featured_of(d, commercial, active)
+    else:
+        tau = _launch_practitioner(d) if practitioner else _launch_periods(d)
+        base, sd, active = _base_demand(d, tau)
+        ads = (_advertising_practitioner if practitioner else _advertising)(d, base, active)
+        feat = (_featured_practitioner if practitioner else _featured)(d, base, active)
     U = np.zeros((len(d.products), H))
     np.add.at(U, d.qp[ads.rows], ads.uplift)
     ad_uplift = d.share[:, :, None] * U[:, None, :]
-    feat = _featured(d, base, active)
     featured_uplift = d.lift[:, None, None] * base * feat[:, None, :]
     potential = base + ad_uplift + featured_uplift
-    flows = _simulate(d, potential, sd, active, warehouses, review)
+    flows = _simulate(d, potential, sd, active, warehouses, review, 0.0 if practitioner else SAFETY_Z)
 
     P, W = d.products, d.warehouses
     launched = np.flatnonzero(tau >= 0)
@@ -1099,7 +1398,8 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
     ev = evaluate_plan(scenario, plan)
     plan.kpis = {
         "status": STATUS,
-        "method": "siloed",
+        "method": rules if practitioner else "siloed",
+        "rules": rules,
         "warehouses": warehouses,
         "review": review,
         "profit": ev["profit"],
@@ -1121,14 +1421,66 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
     return plan
 
 
+def _launches_of(d: _Data, plan: Plan) -> np.ndarray:
+    tau = np.full(len(d.products), -1, dtype=np.int64)
+    index = {p: i for i, p in enumerate(d.products)}
+    for p, t in zip(plan.launches["product"], plan.launches["period"], strict=True):
+        if str(p) in index and d.is_new[index[str(p)]]:
+            tau[index[str(p)]] = int(t)
+    return tau
+
+
+def _ads_of(d: _Data, plan: Plan, active: np.ndarray) -> _Ads:
+    """The plan's ad spend per response row, with effective spend and the true Hill uplift."""
+    H = d.H
+    row_of = {(str(d.products[p]), str(d.channels[c])): q for q, (p, c) in enumerate(zip(d.qp, d.qc, strict=True))}
+    spend_all = np.zeros((len(d.qp), H))
+    ad = plan.advertising
+    for p, c, t, x in zip(ad["product"], ad["channel"], ad["period"], ad["spend"], strict=True):
+        q = row_of.get((str(p), str(c)))
+        if q is not None and 0 <= int(t) < H:
+            spend_all[q, int(t)] += float(x)
+    rows = np.flatnonzero(spend_all.sum(axis=1) > 0)
+    spend = spend_all[rows]
+    effective = np.zeros_like(spend)
+    carry = d.q_carry[rows]
+    for t in range(H):
+        effective[:, t] = spend[:, t] + (carry * effective[:, t - 1] if t > 0 else 0.0)
+    uplift = np.zeros_like(spend)
+    for i, q in enumerate(rows):
+        uplift[i] = hill(effective[i], d.q_max[q], d.q_half[q], d.q_shape[q])
+    uplift *= active[d.qp[rows]]
+    return _Ads(rows, spend, effective, uplift, float(spend.sum()))
+
+
+def _featured_of(d: _Data, plan: Plan, active: np.ndarray) -> np.ndarray:
+    feat = np.zeros_like(active)
+    index = {p: i for i, p in enumerate(d.products)}
+    for p, t in zip(plan.featured["product"], plan.featured["period"], strict=True):
+        i = index.get(str(p))
+        if i is not None and 0 <= int(t) < d.H:
+            feat[i, int(t)] = active[i, int(t)]
+    return feat
+
+
+def practitioner_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review: str = DEFAULT_REVIEW) -> Plan:
+    """The practitioner baseline: ``siloed_plan(scenario, rules="practitioner")`` (module docstring).
+
+    ``kpis["method"] == "practitioner"``; everything else as :func:`siloed_plan`.
+    """
+    return siloed_plan(scenario, warehouses=warehouses, review=review, rules="practitioner")
+
+
 # ---------------------------------------------------------------------- the comparison
 
 
-def uplift_report(scenario: Scenario, joint_plan: Any, siloed_plan: Any) -> pd.DataFrame:
+def uplift_report(scenario: Scenario, joint_plan: Any, siloed_plan: Any = None) -> pd.DataFrame:
     """Profit, revenue, salvage and every cost of both plans side by side: where the uplift comes from.
 
     Every number is recomputed from the plan tables with
     :func:`optsupply.testing.evaluate_plan` (the plans' kpis are not trusted).
+    The baseline (column ``siloed``) is the given plan, by default the practitioner
+    baseline (:func:`practitioner_plan`).
 
     Returns
     -------
@@ -1141,6 +1493,8 @@ def uplift_report(scenario: Scenario, joint_plan: Any, siloed_plan: Any) -> pd.D
         revenue and salvage, −delta for a cost, NaN for the non-money rows). The
         contributions of the revenue, salvage and cost rows add up to the profit delta.
     """
+    if siloed_plan is None:
+        siloed_plan = practitioner_plan(scenario)
     joint = evaluate_plan(scenario, joint_plan)
     silo = evaluate_plan(scenario, siloed_plan)
     rows = []

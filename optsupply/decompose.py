@@ -10,8 +10,12 @@ minimum assortments, and the working-capital cap. Everything else (launch
 timing, orders, stock, shipments, ads, featuring of one product) is the
 product's own. :func:`decompose` exploits that:
 
-**Start.** The siloed plan (:func:`optsupply.baseline.siloed_plan`): feasible
-by construction and checked like any plan.
+**Start.** The best baseline available (:func:`start_plan`): the practitioner
+plan (:func:`optsupply.baseline.practitioner_plan`), the naive siloed plan, or
+a plan passed in (``start``, e.g. the practitioner plan with its supply part
+optimised), whichever earns most; each is feasible by construction and checked
+like any plan. A group's new plan is only taken when it improves the whole
+plan, so the result is never below its start.
 
 **Fix-and-optimize sweeps.** Products are split into groups of
 ``group_size`` (same category and brand together, because they share
@@ -618,10 +622,43 @@ def _reporter(opts: SolveOptions) -> Callable[[str], None]:
     return say
 
 
+def start_plan(sc: Scenario, start: Plan | None = None) -> tuple[Plan | None, str]:
+    """The best available start: the highest profit of the practitioner plan, the naive siloed plan and
+    ``start`` (when given, and it passes the checker); (None, why) when there is none."""
+    from optsupply.baseline import BaselineError, practitioner_plan, siloed_plan
+    from optsupply.testing import check_plan, evaluate_plan
+
+    found, why = [], ""
+    if start is not None and start.kpis.get("profit") is not None:
+        if check_plan(sc, start):
+            why = "the given start plan breaks a rule of the scenario"
+        else:
+            found.append((evaluate_plan(sc, start)["profit"], 0, f"given plan ({start.kpis.get('method', '?')})", start))
+    for i, (name, make) in enumerate((("practitioner plan", practitioner_plan), ("siloed plan", siloed_plan)), 1):
+        try:
+            plan = make(sc)
+        except BaselineError as exc:
+            why = str(exc)
+            continue
+        found.append((plan.kpis["profit"], i, name, plan))
+    if not found:
+        return None, why
+    best = max(found, key=lambda f: (f[0], -f[1]))
+    return best[3], best[2]
+
+
 def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None,
-              progress: Callable[[str], None] | None = None) -> Plan:
-    """Plan ``sc`` by product-group fix-and-optimize (module docstring); the plan's kpis report the bound."""
-    from optsupply.baseline import BaselineError, siloed_plan
+              progress: Callable[[str], None] | None = None, start: Plan | None = None,
+              fixed_commercial: bool = False) -> Plan:
+    """Plan ``sc`` by product-group fix-and-optimize (module docstring); the plan's kpis report the bound.
+
+    The search starts from the best of the practitioner plan, the naive siloed plan and ``start``
+    (:func:`start_plan`), and only accepts improvements: the result is never below its start. With
+    ``fixed_commercial`` the start's launches, featured products and ad spend stay fixed
+    (:func:`optsupply.sequential.fix_commercial`; the start is then ``start`` itself) and only the
+    supply part is optimised; no bound is computed.
+    """
+    from optsupply.sequential import fix_commercial
 
     t0 = time.perf_counter()
     limit = float(opts.time_limit if opts.time_limit is not None else 300.0)
@@ -631,19 +668,25 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     sl = _Slices(d)
     group_size = int(group_size or GROUP_SIZE)
     groups = product_groups(d, group_size)
-    try:
-        plan = siloed_plan(sc)
-    except BaselineError as exc:
-        return empty_plan("error", sc.name, message=f"no start plan: {exc}", method="decompose")
+    if fixed_commercial:
+        if start is None:
+            raise ValueError("fixed_commercial needs the start plan whose commercial decisions are fixed")
+        plan, start_name = start, f"given plan ({start.kpis.get('method', '?')}), commercial decisions fixed"
+    else:
+        plan, start_name = start_plan(sc, start)
+    if plan is None:
+        return empty_plan("error", sc.name, message=f"no start plan: {start_name}", method="decompose")
     profit = start_profit = evaluate(plan, d, sc)["profit"]
     build_seconds = time.perf_counter() - t0
-    say(f"start: siloed plan, profit {profit:,.2f}; {len(groups)} groups of ≤ {group_size} products")
+    say(f"start: {start_name}, profit {profit:,.2f}; {len(groups)} groups of ≤ {group_size} products")
 
     bound = None
     bound_share = BOUND_SHARE * limit  # the Lagrangian bound gets this share of the time, after the sweeps
     sweep_deadline = deadline - bound_share
 
-    sweeps, improved_groups, preparing, with_bound = 0, 0, [], True
+    sweeps, improved_groups, preparing, with_bound = 0, 0, [], not fixed_commercial
+    if fixed_commercial:
+        sweep_deadline = deadline
     interrupted = False
     try:  # Ctrl-C stops after the current group: the plan so far is feasible and kept
         while time.perf_counter() < sweep_deadline:
@@ -659,7 +702,9 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
                 data = _group_data(sl, group, others)
                 m, _ = build_model(sc, data)
                 _residual_rows(m, data, d, others)
-                start = _start(m, data, plan, members)
+                if fixed_commercial:
+                    fix_commercial(m, data, plan)
+                start_values = _start(m, data, plan, members)
                 compiled = _Compiled(m, opts)
                 preparing.append(time.perf_counter() - t_build)
                 if with_bound and sweeps == 1 and len(preparing) == 3:
@@ -671,7 +716,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
                             f"{bound_share:.0f} s left for it; the sweeps get the whole time")
                 left = sweep_deadline - time.perf_counter()
                 share = left / (len(groups) - i)  # so that every group gets its turn in this sweep
-                run = compiled.run(min(SUB_TIME_LIMIT, max(1.0, share)), start)
+                run = compiled.run(min(SUB_TIME_LIMIT, max(1.0, share)), start_values)
                 if not run.ok:
                     continue
                 part, _ = extract_plan(m, data, sc)
@@ -718,6 +763,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
         "group_size": group_size,
         "groups_improved": improved_groups,
         "start_profit": start_profit,
+        "start": start_name,
         "message": "interrupted (Ctrl-C); the plan is the best so far, without a bound" if interrupted else "",
         "solver": "HiGHS " + ".".join(str(x) for x in Highs().version()),
         "scenario": sc.name,
@@ -725,4 +771,4 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     return plan
 
 
-__all__ = ["decompose", "product_groups", "lagrangian_bound", "GROUP_SIZE"]
+__all__ = ["decompose", "start_plan", "product_groups", "lagrangian_bound", "GROUP_SIZE"]

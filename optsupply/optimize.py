@@ -64,11 +64,13 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
         (:mod:`optsupply.explain`).
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
+    start = options.pop("start", None)
+    use_start = options.pop("baseline_start", True)
     opts = SolveOptions.from_scenario(sc.settings, **options)
     if choose_method(sc, method) == "decompose":
         from optsupply.decompose import decompose
 
-        return _checked_decomposition(sc, decompose(sc, opts))
+        return _checked_decomposition(sc, decompose(sc, opts, start=start))
     t0 = time.perf_counter()
     # the time limit covers the whole run: preparing, building and transferring the model count too
     deadline = t0 + opts.time_limit if opts.time_limit is not None and math.isfinite(opts.time_limit) else None
@@ -80,16 +82,67 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
         model, data = build_model(sc, data, deadline=deadline)
     except TimeLimitSpent as exc:
         return time_limit_spent(sc, opts, str(exc), time.perf_counter() - t0)
+    base, values = _baseline_start(sc, model, data, start) if use_start else (None, None)
     build_seconds = time.perf_counter() - t0
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
-    result = solve_model(model, opts, deadline=deadline)
+    result = solve_model(model, opts, deadline=deadline, start=values)
     plan = finish_plan(result, model, data, sc, build_seconds, opts)
+    if base is not None:
+        plan = _not_below(sc, plan, base)
     if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.explain)
         from optsupply.explain import explain_into
 
         logger.info("no feasible plan; looking for the conflicting inputs")
         explain_into(plan, sc, model=model, data=data, options=opts)
     return plan
+
+
+def _baseline_start(sc: Scenario, model: Any, data: Any, start: Plan | None) -> tuple[Plan | None, Any]:
+    """The baseline plan to start from (``start``, else the practitioner plan) and its integer decisions
+    as a MIP start; (None, None) when there is none or it does not fit the model."""
+    from optsupply.errors import OptsupplyError
+    from optsupply.sensitivity import plan_integers
+
+    try:
+        if start is None:
+            from optsupply.baseline import practitioner_plan
+
+            start = practitioner_plan(sc)
+        return start, plan_integers(model, data, start)
+    except OptsupplyError as exc:
+        logger.info("no baseline MIP start: %s", exc)
+        return None, None
+
+
+def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
+    """``plan``, or the baseline ``base`` when a run stopped by a limit ended below it (HiGHS may drop a
+    MIP start whose completion by its LP fails): a time-limited plan is never worse than the baseline.
+
+    The baseline then carries the run's status and bound (its gap recomputed) and says so in
+    ``kpis["message"]``; it must pass the checker.
+    """
+    k = plan.kpis
+    if k.get("profit") is None or k.get("status") == OPTIMAL:
+        return plan
+    from optsupply.testing import evaluate_plan
+
+    if check_plan(sc, base):
+        return plan
+    ev = evaluate_plan(sc, base)
+    if ev["profit"] <= k["profit"] + 1e-9 * max(1.0, abs(k["profit"])):
+        return plan
+    logger.info("the solver's plan (%.2f) is below the baseline it started from (%.2f): returning the baseline",
+                k["profit"], ev["profit"])
+    out = Plan(launches=base.launches, orders=base.orders, stock=base.stock, shipments=base.shipments,
+               sales=base.sales, advertising=base.advertising, featured=base.featured, lanes=base.lanes,
+               kpis={}, scenario_name=base.scenario_name, dates=base.dates)
+    out.kpis = {**k, "profit": ev["profit"], "revenue": ev["revenue"], "costs": ev["costs"], "salvage": ev["salvage"],
+                "objective": ev["profit"], "mip_gap": mip_gap(ev["profit"], k.get("best_bound")),
+                "units_sold": ev["units_sold"], "potential_demand": ev["potential_demand"],
+                "fill_rate": ev["fill_rate"], "launched": ev["launched"],
+                "message": (f"the solver's best plan within the limit ({k['profit']:,.2f}) was below the "
+                            f"{base.kpis.get('method', 'baseline')} plan it started from; this is that plan")}
+    return out
 
 
 def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: float) -> Plan:

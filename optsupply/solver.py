@@ -279,7 +279,45 @@ def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
         pyomo_log.removeFilter(hide)
 
 
-def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | None = None) -> SolveResult:
+def mip_start(solver: Highs, start: Mapping[Any, float]) -> int:
+    """Give HiGHS the values in ``start`` (Pyomo ``VarData`` → value, e.g. a plan's integer decisions) as a
+    MIP start; the model must have been transferred (``set_instance``). Returns the number of values passed.
+
+    The values are handed over by highspy's ``setSolution`` in HiGHS's user-solution callback, the first
+    time HiGHS asks for one (at the start of its search), with ``repairSolution``: HiGHS completes the
+    other columns by an LP with these values fixed and keeps the result as its incumbent when feasible.
+    A start given this way does not count as an improving solution of HiGHS's own (callbacks on those,
+    such as a stop at the first incumbent, see HiGHS's own solutions only), and the run's bound is
+    HiGHS's as without a start.
+    """
+    vmap = solver._pyomo_var_to_solver_var_map
+    idx, val = [], []
+    for v, x in start.items():
+        col = vmap.get(id(v))
+        if col is not None and x is not None:
+            idx.append(int(col))
+            val.append(float(x))
+    if not idx:
+        return 0
+    import numpy as np
+
+    cols, values = np.array(idx, dtype=np.int32), np.array(val, dtype=float)
+    given: list[bool] = []
+
+    def offer(event: Any) -> None:
+        if given:
+            return
+        given.append(True)
+        event.data_in.user_has_solution = True
+        event.data_in.setSolution(cols, values)
+        event.data_in.repairSolution()
+
+    solver._solver_model.cbMipUserSolution.subscribe(offer)
+    return len(idx)
+
+
+def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | None = None,
+                start: Mapping[Any, float] | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one).
 
     Ctrl-C during the solve stops HiGHS; the result then has status
@@ -289,37 +327,42 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
     time limit ends), the model is transferred to HiGHS first and HiGHS gets
     only the time that is left; when none is left, before or after the
     transfer, HiGHS is not run and the status is ``time_limit`` without a plan.
+
+    With ``start`` (``VarData`` → value), those values are HiGHS's MIP start (:func:`mip_start`).
     """
     _reset_scheduler_if_threads_change(threads_used(opts.threads))
     solver = _StoppableHighs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
     version = ".".join(str(x) for x in solver.version())
-    start = time.perf_counter()
+    began = time.perf_counter()
     kwargs = solve_options(opts)
 
     def spent(where: str) -> SolveResult:
         limit = "the time limit" if opts.time_limit is None else f"the time limit of {opts.time_limit:g} s"
-        return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - start, "time_limit", version,
+        return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - began, "time_limit", version,
                            message=f"{limit} ran out {where}, before HiGHS could start: give more time "
                                    "(--time-limit) or plan a smaller scenario")
 
     with _ctrl_c_stops(solver):
-        if deadline is not None:
-            if time.perf_counter() >= deadline:
+        if deadline is not None or start:
+            if deadline is not None and time.perf_counter() >= deadline:
                 return spent("while building the model")
             solver.config.tee = kwargs["tee"]  # what HiGHS says during the transfer (its banner) goes to the log too
             lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return spent("while transferring the model to HiGHS")
-            kwargs["time_limit"] = left
+            if start:
+                mip_start(solver, start)
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return spent("while transferring the model to HiGHS")
+                kwargs["time_limit"] = left
         results = solver.solve(m, **kwargs)
     interrupted = solver.stop_requested and solver.was_interrupted()
     term = results.termination_condition
     if term == TerminationCondition.infeasibleOrUnbounded and not interrupted:
         term = _disambiguate(m, opts)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
     status = INTERRUPTED if interrupted else _status(term, has_solution)
     message = ""
