@@ -3,7 +3,9 @@
 Oracles from outside the baseline code:
 
 * the independent plan checker (:func:`optsupply.testing.check_plan`) on every
-  scenario, and :func:`~optsupply.testing.evaluate_plan` for the KPIs;
+  scenario; the KPIs (which the baseline takes from
+  :func:`~optsupply.testing.evaluate_plan`) against the plan's tables priced by the
+  scenario's costs in this file (:func:`table_kpis`), and by hand on tiny;
 * ``instances/tiny``, whose optimum 502.75 is derived by hand in its README,
   and whose siloed plan is worked out below rule by rule;
 * the MIP optimum on generated scenarios: a joint plan can never be worse;
@@ -17,6 +19,7 @@ import math
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import optsupply as ops
@@ -29,7 +32,7 @@ from optsupply.baseline import (
     uplift_report,
 )
 from optsupply.generate import generate
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.testing import check_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
@@ -38,15 +41,60 @@ def problems(sc: ops.Scenario, plan: ops.Plan) -> list[str]:
     return check_plan(sc, plan)
 
 
+def table_kpis(sc: ops.Scenario, plan: ops.Plan) -> dict:
+    """The KPIs of SPEC §3/§4 from the plan's tables and the scenario's prices and costs, written out
+    here (not :func:`optsupply.testing.evaluate_plan`, whose numbers the baseline reports)."""
+    pr = sc.products.set_index("product")
+    sup = sc.supply.set_index(["product", "warehouse"])
+    lanes = sc.lanes.set_index(["warehouse", "region"])
+    H = int(sc.settings["horizon.periods"])
+    sales, orders, stock, ship = plan.sales, plan.orders, plan.stock, plan.shipments
+    launched = set(plan.launches["product"])
+
+    def onboarding(table: pd.DataFrame, column: str) -> float:
+        groups = {pr.loc[p, column] for p in launched}
+        return float(sum(c for g, c in zip(table[column], table["onboarding_cost"]) if g in groups))
+
+    costs = {
+        "purchase": float((orders["units"] * orders["product"].map(pr["unit_cost"])).sum()),
+        "ordering": float(sum(sup.loc[(p, w), "order_cost"] for p, w in zip(orders["product"], orders["warehouse"]))),
+        "activation": float(sum(sup.loc[pw, "activation_cost"] for pw in set(zip(orders["product"], orders["warehouse"])))),
+        "holding": float((stock["units"] * stock["product"].map(pr["holding_cost"])).sum()),
+        "transport": float(sum(u * pr.loc[p, "volume"] * lanes.loc[(w, r), "cost_per_unit"]
+                               for p, w, r, u in zip(ship["product"], ship["warehouse"], ship["region"], ship["units"]))),
+        "lane_fixed": float(sum(lanes.loc[(w, r), "fixed_cost"] for w, r, used in
+                                zip(plan.lanes["warehouse"], plan.lanes["region"], plan.lanes["used"]) if used)),
+        "advertising": float(plan.advertising["spend"].sum()),
+        "launch": float(sum(pr.loc[p, "launch_cost"] for p in launched)),
+        "onboarding": onboarding(sc.categories, "category") + onboarding(sc.brands, "brand"),
+        "lost_sale": float((sales["lost"] * sales["product"].map(pr["lost_sale_cost"])).sum()),
+    }
+    final = stock[stock["period"] == H - 1]
+    out = {
+        "revenue": float((sales["sales"] * sales["product"].map(pr["price"])).sum()),
+        "salvage": float((final["units"] * final["product"].map(pr["salvage_value"])).sum()),
+        "units_sold": float(sales["sales"].sum()),
+        "potential_demand": float(sales["potential_demand"].sum()),
+        "launched": len(launched),
+        "costs": costs,
+    }
+    out["fill_rate"] = out["units_sold"] / out["potential_demand"] if out["potential_demand"] else 1.0
+    out["profit"] = out["revenue"] + out["salvage"] - sum(costs.values())
+    # the tables agree with each other: sales = shipments, sales + lost = potential demand
+    assert out["units_sold"] == pytest.approx(float(ship["units"].sum()), rel=1e-9, abs=1e-6)
+    assert (sales["sales"] + sales["lost"]).to_numpy() == pytest.approx(sales["potential_demand"].to_numpy(), abs=1e-6)
+    return out
+
+
 def assert_kpis_match(sc: ops.Scenario, plan: ops.Plan) -> None:
-    truth = evaluate_plan(sc, plan)
+    truth = table_kpis(sc, plan)
     k = plan.kpis
     assert k["status"] == "baseline" and k["method"] == "siloed"
     assert k["best_bound"] is None and k["mip_gap"] is None
-    assert k["profit"] == pytest.approx(truth["profit"]) and k["objective"] == k["profit"]
+    assert k["profit"] == pytest.approx(truth["profit"], rel=1e-9, abs=1e-6) and k["objective"] == k["profit"]
     for key in ("revenue", "salvage", "units_sold", "potential_demand", "fill_rate", "launched"):
-        assert k[key] == pytest.approx(truth[key]), key
-    assert k["costs"] == pytest.approx(truth["costs"])
+        assert k[key] == pytest.approx(truth[key], rel=1e-9, abs=1e-6), key
+    assert k["costs"] == pytest.approx(truth["costs"], rel=1e-9, abs=1e-6)
 
 
 def cell(value: object) -> str:
@@ -141,6 +189,16 @@ def test_tiny_profit_by_hand(tiny: tuple[ops.Scenario, ops.Plan]) -> None:
     holding = 0.5 * sum(15 + uplift[t] for t in (1, 3, 5))
     profit = revenue - purchase - 3 * 20 - holding - transport - 500 - 20 - 40
     k = plan.kpis
+    # every KPI by hand: P2 and P3 launch (launch cost 10 each), C2 is onboarded (40), the whole ad
+    # budget 500 is spent, nothing is lost (fill rate 1), nothing is left at the end (salvage 0), no
+    # activation or lane fixed costs are incurred
+    assert k["costs"]["purchase"] == pytest.approx(purchase)
+    assert k["costs"]["advertising"] == pytest.approx(500.0)
+    assert k["costs"]["launch"] == pytest.approx(20.0) and k["costs"]["onboarding"] == pytest.approx(40.0)
+    assert k["costs"]["lost_sale"] == pytest.approx(0.0, abs=1e-9)
+    assert k["costs"]["activation"] == pytest.approx(0.0, abs=1e-9) and k["costs"]["lane_fixed"] == pytest.approx(0.0, abs=1e-9)
+    assert k["units_sold"] == pytest.approx(p1 + p2 + p3) and k["potential_demand"] == pytest.approx(p1 + p2 + p3)
+    assert k["launched"] == 2 and k["objective"] == k["profit"]
     p1_orders = plan.orders[plan.orders["product"] == "P1"]
     assert list(p1_orders["period"]) == [0, 2, 4]
     assert list(p1_orders["units"]) == pytest.approx([15 + uplift[t] + 15 + uplift[t + 1] for t in (0, 2, 4)])
@@ -614,6 +672,43 @@ def test_demand_that_fits_nowhere_is_not_planned(tmp_path: Path) -> None:
     assert lost["A", 0] == pytest.approx(1) and lost["A", 1] == pytest.approx(1)
     assert lost["B", 0] == pytest.approx(0, abs=1e-9)
     assert problems(sc, plan) == []
+
+
+def test_every_kpi_by_hand_with_lost_sales_salvage_and_fixed_costs(tmp_path: Path) -> None:
+    """The KPIs that tiny leaves at 0, by hand. H = 3, W1 → R1 (0.5 per unit of volume, fixed 3 per
+    period used), W1 ships at most 12 units a period; no demand_sd (no safety stock).
+    A: price 10, cost 6, demand 10 a period, lead 0, no order cost (R = 1), activation 5.
+    B: price 8, cost 5, holding 0.1, salvage 3, lost_sale_cost 0.5, demand 4 a period, 15 units in
+    stock at the start, activation 7.
+    Planned demand 14 > 12: the lower-margin B (3 < 4) gives up 2 units a period, which fit nowhere.
+    A orders 10 in each period (purchase 180, activation 5); B's stock 15 covers its planned 2 a period,
+    so B never orders (no activation). Each period ships A 10 + B 2 = 12; B's other 2 are lost.
+    revenue 30·10 + 6·8 = 348; B's stock 13, 11, 9: holding 0.1·33 = 3.3, salvage 3·9 = 27;
+    transport 0.5·36 = 18; lane fixed 3·3 = 9; lost sale 0.5·6 = 3;
+    profit = 348 + 27 − 180 − 5 − 3.3 − 18 − 9 − 3 = 156.7; sold 36 of 42 (fill rate 6/7)."""
+    sc = write(tmp_path, "[horizon]\nperiods = 3", {
+        "products": [{"product": "A", "category": "C1", "brand": "B1", "price": 10, "unit_cost": 6},
+                     {"product": "B", "category": "C1", "brand": "B1", "price": 8, "unit_cost": 5, "holding_cost": 0.1,
+                      "salvage_value": 3, "lost_sale_cost": 0.5}],
+        "demand": [{"product": p, "region": "R1", "period": t, "demand": d} for p, d in (("A", 10), ("B", 4))
+                   for t in range(3)],
+        "warehouses": [{"warehouse": "W1", "throughput_capacity": 12}],
+        "supply": [{"product": "A", "warehouse": "W1", "lead_time": 0, "activation_cost": 5},
+                   {"product": "B", "warehouse": "W1", "lead_time": 0, "activation_cost": 7}],
+        "initial_stock": [{"product": "B", "warehouse": "W1", "units": 15}],
+        "lanes": [{"warehouse": "W1", "region": "R1", "cost_per_unit": 0.5, "fixed_cost": 3}],
+    })
+    plan = siloed_plan(sc)
+    k = plan.kpis
+    assert problems(sc, plan) == []
+    assert k["revenue"] == pytest.approx(348.0) and k["salvage"] == pytest.approx(27.0)
+    assert k["costs"] == pytest.approx({"purchase": 180.0, "ordering": 0.0, "activation": 5.0, "holding": 3.3,
+                                        "transport": 18.0, "lane_fixed": 9.0, "advertising": 0.0, "launch": 0.0,
+                                        "onboarding": 0.0, "lost_sale": 3.0})
+    assert k["profit"] == pytest.approx(156.7) and k["objective"] == k["profit"]
+    assert k["units_sold"] == pytest.approx(36.0) and k["potential_demand"] == pytest.approx(42.0)
+    assert k["fill_rate"] == pytest.approx(6 / 7) and k["launched"] == 0
+    assert_kpis_match(sc, plan)
 
 
 def test_full_storage_spills(tmp_path: Path) -> None:

@@ -195,6 +195,54 @@ def test_total_budget_shadow_price(tmp_path: Path) -> None:
     assert "channel_budget" not in set(df["kind"])  # an infinite channel budget has no constraint
 
 
+def _ads_profit(tmp_path: Path, name: str, budget: str, extra_toml: str = "") -> float:
+    """Profit of an independent cold solve of the ads scenario (gap 0), written into its own folder."""
+    sc = _ads(tmp_path / name, budget, extra_toml)
+    return _solve(sc, mip_gap=0.0).profit
+
+
+def _true_curve_bracket(per_period: float, tol: float = 0.005, M: float = 100.0) -> tuple[float, float]:
+    """Closed-form bounds on 5·g'(B) − 1 from the true Hill curve h alone (g: any concave piecewise-linear
+    response with g(0) = 0 and h − tol·M ≤ g ≤ h, as SPEC §3 requires), at B = the budget per period:
+    g'(B) ≤ g(B)/B ≤ h(B)/B (concave through 0), and g'(B) ≥ (g(B') − g(B))/(B' − B)
+    ≥ (h(B') − tol·M − h(B))/(B' − B) for every B' > B (best of a grid of B')."""
+    B = per_period
+    upper = _hill(B) / B
+    lower = max((_hill(b2) - tol * M - _hill(B)) / (b2 - B) for b2 in [B + 0.5 * i for i in range(1, 200)])
+    return 5 * lower - 1, 5 * upper - 1
+
+
+@pytest.mark.parametrize("kind, budget, extra, key, per_period", [
+    ("channel_budget", "{b}", "", "search/period 0", 10.0),
+    ("total_budget", "inf", "\n[advertising]\ntotal_budget = {b}\n", "total", 7.5),
+], ids=["channel", "total"])
+def test_budget_shadow_prices_match_independent_solves(tmp_path: Path, kind: str, budget: str, extra: str,
+                                                       key: str, per_period: float) -> None:
+    """Oracle without the piecewise-linear code: the profit of cold solves with the budget B − 1, B and
+    B + 1 (B = 10 per period on the channel, 15 in total over the two periods). The LP value is concave
+    in the budget, so the shadow price lies between the right slope V(B+1) − V(B) and the left slope
+    V(B) − V(B−1) (summed over the periods for the per-period channel budget, where every period's budget
+    moves together); and both lie inside the bracket the true Hill curve gives (_true_curve_bracket)."""
+    B = 10.0 if kind == "channel_budget" else 15.0
+
+    def fill(b: float) -> tuple[str, str]:
+        return budget.format(b=b), extra.format(b=b)
+
+    base = _ads(tmp_path / "base", *fill(B))
+    plan = _solve(base, mip_gap=0.0)
+    rows = _rows(sensitivity(base, plan, threads=1), kind)
+    dual = float(rows["value"].sum())
+    right = _ads_profit(tmp_path, "up", *fill(B + 1)) - plan.profit
+    left = plan.profit - _ads_profit(tmp_path, "down", *fill(B - 1))
+    assert right <= left + 1e-6  # concave
+    assert right - 1e-6 <= dual <= left + 1e-6, (dual, right, left)
+    lo, hi = _true_curve_bracket(per_period)
+    periods = 2 if kind == "channel_budget" else 1  # the per-period duals summed: the budget of both periods
+    for value in (dual, right, left):
+        assert periods * lo - 1e-6 <= value <= periods * hi + 1e-6, (value, lo, hi)
+    assert rows.loc[key, "value"] == pytest.approx(dual / periods, abs=1e-6)
+
+
 def _featured(tmp_path: Path) -> ops.Scenario:
     """P1 (margin 4) and P2 (margin 3), demand 10 each, featured lift 0.5, one slot."""
     return _scenario(
