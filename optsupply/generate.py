@@ -5,10 +5,23 @@
 >>> sc.save("instances/small")              # scenario.toml + CSV tables
 >>> SIZES["small"]
 {'products': 12, 'warehouses': 2, 'regions': 4, 'periods': 12, 'channels': 2}
+>>> hard = generate("small", seed=1, profile="stress")   # the earlier, harder generator
 
 Everything is drawn from one :func:`numpy.random.default_rng` generator in a
-fixed order, and every table is built in a fixed row order, so the same size
-and seed always give the same scenario (and the same files, byte for byte).
+fixed order, and every table is built in a fixed row order, so the same size,
+seed and profile always give the same scenario (and the same files, byte for
+byte).
+
+Profiles
+--------
+``business`` (the default) draws economics a business would recognise; each
+range and its reason is in ``instances/GENERATED.md`` ("Parameters and why").
+``stress`` is the generator as it was before, byte for byte: best ad returns
+around 1.2, S-shaped curves on 25-80 % of each channel, leftover stock salvaged
+at 20-60 % of cost, holding 1-3 % of cost a week, orders costing 0.3-1.5 weeks
+of margin, flat lane fixed costs and products that cannot reach every region;
+for hard benchmark cases. Both draw the same demand, launch curves and
+seasonality for the same size and seed.
 
 How the world is built
 ----------------------
@@ -48,17 +61,29 @@ How the world is built
   set at 60–120 % of the typical need, so that some bind. Initial stock and
   pipeline receipts use at most half of a warehouse's storage, so every
   generated scenario is feasible.
-* **Fixed costs** follow what they buy: an order costs 0.3–1.5 periods of
-  the gross margin that flows through its product-warehouse pair, opening a
-  pair 3–15 % of its margin over the horizon, launching a product 5–30 % of
-  its expected margin (80–150 % for about one in seven, which rarely pay),
-  onboarding a category or brand a share of its products' margin.
+* **Reach** (business). Every product can reach every region: an active
+  product's warehouses of today, a new product's candidate warehouses, reach
+  all regions through their lanes (a region still unreached adds its
+  nearest warehouse).
+* **Fixed costs** follow what they buy: an order costs what makes the
+  economic order quantity 2–6 periods of the pair's demand (business; stress:
+  0.3–1.5 periods of the pair's gross margin), a lane's fixed cost is 10–30 %
+  of its variable cost at its region's typical volume (stress: 10–120 flat),
+  opening a pair costs 3–15 % of its margin over the horizon, launching a
+  product 5–30 % of its expected margin (80–150 % for about one in seven,
+  which rarely pay), onboarding a category or brand a share of its products'
+  margin.
+* **Stock at the end** is valued at 85–95 % of unit cost, since it stays
+  sellable (business; stress: 20–60 %); holding costs 0.4–0.6 % of unit cost
+  a period, 20–30 % a year (stress: 1–3 %).
 * **Advertising.** Channels have their own response character (search:
-  concave, little carryover; social, display, video: often S-shaped, with
-  carryover). ``half_saturation`` is set from the product's margin,
+  concave, little carryover; social, display, video: with carryover,
+  S-shaped for a minority — business 10/15/40 %, stress 60/50/80 %, and
+  search 0/25 %). ``half_saturation`` is set from the product's margin,
   ``max_uplift``, shape and carryover so that the best steady-state return
-  on spend (:func:`best_ad_return`) is spread around 1.2 (roughly 0.4 to
-  3.5): advertising pays for some products, not for all.
+  on spend (:func:`best_ad_return`) is spread around 2.0 (business, log-sd
+  0.45: it pays for most curves) or 1.2 (stress, log-sd 0.6: for some).
+  Business budgets are sized to what pays (:func:`profitable_spend`).
 """
 
 from __future__ import annotations
