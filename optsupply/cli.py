@@ -84,9 +84,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from optsupply.generate import generate
 
     guard_folder(args.out, kind="scenario", force=args.force, what="OUT")
-    scenario = generate(args.size, seed=args.seed)
+    scenario = generate(args.size, seed=args.seed, profile=args.profile)
     path = scenario.save(args.out, overwrite=args.force)
-    print(f"wrote {args.size} scenario (seed {args.seed}) to {path}: {scenario!r}")
+    profile = "" if args.profile == "business" else f", profile {args.profile}"
+    print(f"wrote {args.size} scenario (seed {args.seed}{profile}) to {path}: {scenario!r}")
     return EXIT_OK
 
 
@@ -232,6 +233,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 #: Generator sizes (optsupply.generate.SIZES; listed here so that building the parser imports nothing heavy).
 GENERATOR_SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
+#: Generator profiles (optsupply.generate.PROFILES, the default first).
+GENERATOR_PROFILES = ("business", "stress")
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
@@ -295,12 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("generate", help="write a synthetic scenario of a given size",
-                       description="Write a realistic synthetic scenario (with history) to OUT. The same size and "
-                                   "seed always give the same files, byte for byte.")
+                       description="Write a realistic synthetic scenario (with history) to OUT. The same size, "
+                                   "seed and profile always give the same files, byte for byte.")
     p.add_argument("--size", choices=list(GENERATOR_SIZES), required=True,
                    help="tiny 3 products, xsmall 6, small 12, medium 60, large 250, xlarge 1000 "
                         "(exact sizes in the README)")
     p.add_argument("--seed", type=int, required=True, help="random seed (a whole number)")
+    p.add_argument("--profile", choices=list(GENERATOR_PROFILES), default=GENERATOR_PROFILES[0],
+                   help="business (default): economics a business would recognise; stress: the earlier, "
+                        "harder generator, for hard benchmark cases (instances/GENERATED.md)")
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_generate)

@@ -5,10 +5,23 @@
 >>> sc.save("instances/small")              # scenario.toml + CSV tables
 >>> SIZES["small"]
 {'products': 12, 'warehouses': 2, 'regions': 4, 'periods': 12, 'channels': 2}
+>>> hard = generate("small", seed=1, profile="stress")   # the earlier, harder generator
 
 Everything is drawn from one :func:`numpy.random.default_rng` generator in a
-fixed order, and every table is built in a fixed row order, so the same size
-and seed always give the same scenario (and the same files, byte for byte).
+fixed order, and every table is built in a fixed row order, so the same size,
+seed and profile always give the same scenario (and the same files, byte for
+byte).
+
+Profiles
+--------
+``business`` (the default) draws economics a business would recognise; each
+range and its reason is in ``instances/GENERATED.md`` ("Parameters and why").
+``stress`` is the generator as it was before, byte for byte: best ad returns
+around 1.2, S-shaped curves on 25-80 % of each channel, leftover stock salvaged
+at 20-60 % of cost, holding 1-3 % of cost a week, orders costing 0.3-1.5 weeks
+of margin, flat lane fixed costs and products that cannot reach every region;
+for hard benchmark cases. Both draw the same demand, launch curves and
+seasonality for the same size and seed.
 
 How the world is built
 ----------------------
@@ -48,17 +61,29 @@ How the world is built
   set at 60–120 % of the typical need, so that some bind. Initial stock and
   pipeline receipts use at most half of a warehouse's storage, so every
   generated scenario is feasible.
-* **Fixed costs** follow what they buy: an order costs 0.3–1.5 periods of
-  the gross margin that flows through its product-warehouse pair, opening a
-  pair 3–15 % of its margin over the horizon, launching a product 5–30 % of
-  its expected margin (80–150 % for about one in seven, which rarely pay),
-  onboarding a category or brand a share of its products' margin.
+* **Reach** (business). Every product can reach every region: an active
+  product's warehouses of today, a new product's candidate warehouses, reach
+  all regions through their lanes (a region still unreached adds its
+  nearest warehouse).
+* **Fixed costs** follow what they buy: an order costs what makes the
+  economic order quantity 2–6 periods of the pair's demand (business; stress:
+  0.3–1.5 periods of the pair's gross margin), a lane's fixed cost is 10–30 %
+  of its variable cost at its region's typical volume (stress: 10–120 flat),
+  opening a pair costs 3–15 % of its margin over the horizon, launching a
+  product 5–30 % of its expected margin (80–150 % for about one in seven,
+  which rarely pay), onboarding a category or brand a share of its products'
+  margin.
+* **Stock at the end** is valued at 85–95 % of unit cost, since it stays
+  sellable (business; stress: 20–60 %); holding costs 0.4–0.6 % of unit cost
+  a period, 20–30 % a year (stress: 1–3 %).
 * **Advertising.** Channels have their own response character (search:
-  concave, little carryover; social, display, video: often S-shaped, with
-  carryover). ``half_saturation`` is set from the product's margin,
+  concave, little carryover; social, display, video: with carryover,
+  S-shaped for a minority — business 10/15/40 %, stress 60/50/80 %, and
+  search 0/25 %). ``half_saturation`` is set from the product's margin,
   ``max_uplift``, shape and carryover so that the best steady-state return
-  on spend (:func:`best_ad_return`) is spread around 1.2 (roughly 0.4 to
-  3.5): advertising pays for some products, not for all.
+  on spend (:func:`best_ad_return`) is spread around 2.0 (business, log-sd
+  0.45: it pays for most curves) or 1.2 (stress, log-sd 0.6: for some).
+  Business budgets are sized to what pays (:func:`profitable_spend`).
 """
 
 from __future__ import annotations
@@ -114,6 +139,11 @@ MAP_KM = 1000.0  #: side of the square map
 ROAD_FACTOR, LOCAL_KM = 1.2, 15.0  #: road distance = ROAD_FACTOR * straight line + LOCAL_KM
 RATE_PER_KM = 0.4  #: transport cost per unit of volume (m³) and km
 
+#: Generator profiles: ``business`` (the default) draws economics a business would recognise;
+#: ``stress`` is the earlier generator, kept byte for byte for hard benchmark cases.
+PROFILES = ("business", "stress")
+DEFAULT_PROFILE = "business"
+
 
 @dataclass(frozen=True)
 class _Channel:
@@ -127,11 +157,20 @@ class _Channel:
     capped: bool  # whether the channel has a finite budget per period
 
 
-_CHANNELS: tuple[_Channel, ...] = (
+_CHANNELS: tuple[_Channel, ...] = (  # profile "stress": S-shaped curves on 25-80 % of each channel
     _Channel("search", 0.25, 0.05, 0.25, 0.5, False),
     _Channel("social", 0.6, 0.2, 0.5, 0.0, True),
     _Channel("display", 0.5, 0.3, 0.6, 0.0, True),
     _Channel("video", 0.8, 0.4, 0.7, 0.0, True),
+)
+
+#: Profile "business": search answers intent already there (concave from the first euro, never S-shaped);
+#: awareness channels show a threshold now and then, video most often (same carryover as above).
+_BUSINESS_CHANNELS: tuple[_Channel, ...] = (
+    _Channel("search", 0.0, 0.05, 0.25, 0.5, False),
+    _Channel("social", 0.1, 0.2, 0.5, 0.0, True),
+    _Channel("display", 0.15, 0.3, 0.6, 0.0, True),
+    _Channel("video", 0.4, 0.4, 0.7, 0.0, True),
 )
 
 
@@ -184,10 +223,30 @@ def best_ad_return(margin: float, max_uplift: float, half_saturation: float, sha
     return margin * max_uplift / half_saturation * hill_best_average(shape) / (1.0 - carryover)
 
 
+def profitable_spend(margin: np.ndarray, max_uplift: np.ndarray, half_saturation: np.ndarray, shape: np.ndarray,
+                     carryover: np.ndarray) -> np.ndarray:
+    """Steady spend per period that maximises ``margin · uplift − spend`` (0 where advertising never pays).
+
+    Spending ``x`` every period builds effective spend ``e = x / (1 − carryover)``; the profit per
+    period ``margin · max_uplift · h(e / half_saturation) − (1 − carryover) · e`` is maximised over a
+    fine grid of ``e / half_saturation`` (0.001 to 100, 4001 points), and is 0 at ``x = 0``.
+    """
+    u = np.logspace(-3.0, 2.0, 4001)[None, :]
+    s = np.asarray(shape, dtype="float64")[:, None]
+    k = np.asarray(half_saturation, dtype="float64")[:, None]
+    gain = np.asarray(margin, dtype="float64")[:, None] * np.asarray(max_uplift, dtype="float64")[:, None] \
+        * u ** s / (1.0 + u ** s)
+    cost = (1.0 - np.asarray(carryover, dtype="float64"))[:, None] * k * u
+    profit = gain - cost
+    best = np.argmax(profit, axis=1)
+    rows = np.arange(len(best))
+    return np.where(profit[rows, best] > 0.0, cost[rows, best], 0.0)
+
+
 # --------------------------------------------------------------------------- public entry point
 
 
-def generate(size: str, seed: int) -> Scenario:
+def generate(size: str, seed: int, profile: str = DEFAULT_PROFILE) -> Scenario:
     """A realistic, validated synthetic scenario.
 
     Parameters
@@ -195,8 +254,15 @@ def generate(size: str, seed: int) -> Scenario:
     size : {"tiny", "xsmall", "small", "medium", "large", "xlarge"}
         Dimensions as in :data:`SIZES` (structure in :data:`LAYOUT`).
     seed : int
-        Seed of the random generator (a whole number ≥ 0). The same size and
-        seed always give the same scenario.
+        Seed of the random generator (a whole number ≥ 0). The same size,
+        seed and profile always give the same scenario.
+    profile : {"business", "stress"}
+        ``business`` (default): economics a business would recognise (see
+        ``instances/GENERATED.md``, "Parameters and why"). ``stress``: the
+        earlier generator, unchanged byte for byte, whose scenarios are harder
+        than a business (advertising that mostly cannot pay, many S-shaped
+        curves, stock salvaged far below cost, heavy order costs, demand no lane
+        reaches): for hard benchmark cases.
 
     Returns
     -------
@@ -206,15 +272,17 @@ def generate(size: str, seed: int) -> Scenario:
     Raises
     ------
     UsageError
-        For an unknown size or a negative seed.
+        For an unknown size or profile, or a negative seed.
     """
     if size not in SIZES:
         raise UsageError(f"unknown size '{size}': use one of {', '.join(SIZES)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UsageError(f"the seed must be a whole number ≥ 0, not {seed!r}")
-    settings, tables = _Builder(size, int(seed)).build()
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}")
+    settings, tables = _Builder(size, int(seed), profile).build()
     scenario = _validated(settings, tables)
-    logger.info("generated %s scenario (seed %d): %r", size, seed, scenario)
+    logger.info("generated %s scenario (seed %d, profile %s): %r", size, seed, profile, scenario)
     return scenario
 
 
@@ -271,9 +339,10 @@ def _frame(table: str, columns: dict[str, Any], horizon: int) -> pd.DataFrame:
 class _Builder:
     """Draws one scenario; every ``_draw_*`` step uses the shared generator in a fixed order."""
 
-    def __init__(self, size: str, seed: int):
+    def __init__(self, size: str, seed: int, profile: str = DEFAULT_PROFILE):
         self.size = size
         self.seed = seed
+        self.stress = profile == "stress"
         self.rng = np.random.default_rng(seed)
         dims, layout = SIZES[size], LAYOUT[size]
         self.N = dims["products"]
@@ -425,9 +494,16 @@ class _Builder:
         self.price = _round(np.floor(self.cat_price[self.cat] * rng.lognormal(0.0, 0.35, size=N)) + 0.99)
         self.margin_share = rng.uniform(0.2, 0.6, size=N)
         self.unit_cost = _round(self.price * (1.0 - self.margin_share))
-        self.holding = _round(self.unit_cost * rng.uniform(0.01, 0.03, size=N), 3)
+        if self.stress:  # 1-3 % of unit cost per week (52-156 % a year)
+            self.holding = _round(self.unit_cost * rng.uniform(0.01, 0.03, size=N), 3)
+        else:  # 0.4-0.6 % per week: the usual 20-30 % of unit cost per year
+            self.holding = np.maximum(_round(self.unit_cost * rng.uniform(0.004, 0.006, size=N), 3), 0.001)
         self.volume = np.maximum(_round(self.cat_volume[self.cat] * rng.lognormal(0.0, 0.4, size=N), 4), 0.0005)
-        self.salvage = _round(self.unit_cost * rng.uniform(0.2, 0.6, size=N))
+        if self.stress:  # leftover stock dumped at 20-60 % of cost
+            self.salvage = _round(self.unit_cost * rng.uniform(0.2, 0.6, size=N))
+        else:  # leftover stock stays sellable: valued at cost less 5-15 % (carrying and markdown until it sells)
+            self.salvage = np.minimum(_round(self.unit_cost * rng.uniform(0.85, 0.95, size=N)),
+                                      self.unit_cost - 0.01)
         has_lost = rng.random(N) < 0.35
         self.lost_sale_cost = np.where(has_lost, _round(self.price * rng.uniform(0.05, 0.25, size=N)), 0.0)
         self.featured_lift = _round(rng.uniform(0.1, 0.5, size=N))
@@ -498,8 +574,21 @@ class _Builder:
             k = 1 + int(rng.binomial(self.W - 1, 0.35)) if self.W > 1 else 1
             whs = rng.choice(self.W, size=k, replace=False, p=serve / serve.sum())
             n_established = 0 if self.is_new[i] else (1 + int(k > 1 and rng.random() < 0.5))
-            for j, w in enumerate(whs):
-                rows.append((i, int(w), j < n_established))
+            if self.stress:
+                for j, w in enumerate(whs):
+                    rows.append((i, int(w), j < n_established))
+                continue
+            # every region with demand is reached: today's supply of an active product serves all of them,
+            # a new product's candidate warehouses could; missing regions get their nearest warehouse
+            pairs = {int(w): j < n_established for j, w in enumerate(whs)}
+            reach = [w for w, est in pairs.items() if est or self.is_new[i]]
+            covered = self.lanes[reach].any(axis=0)
+            for r in np.argsort(-self.shares[i], kind="stable"):
+                if not covered[r]:
+                    w = int(self.nearest_wh[r])
+                    pairs[w] = not self.is_new[i]
+                    covered |= self.lanes[w]
+            rows += [(i, w, est) for w, est in pairs.items()]
         rows.sort(key=lambda r: (r[0], r[1]))
         n = len(rows)
         self.sup_p = np.array([r[0] for r in rows])
@@ -508,10 +597,17 @@ class _Builder:
         per_wh = np.bincount(self.sup_p, minlength=self.N)[self.sup_p]
         weekly = self.typical[self.sup_p] / per_wh  # typical units per period through this pair
         self.sup_lead = rng.integers(0, 5, size=n)
-        # fixed costs in proportion to what the pair earns: an order costs 0.3-1.5 periods of its gross margin,
-        # opening a new pair 3-15 % of its gross margin over the horizon
+        # fixed costs in proportion to what the pair earns: opening a new pair costs 3-15 % of its gross margin
+        # over the horizon; an order costs (stress) 0.3-1.5 periods of the pair's gross margin, or (business)
+        # what makes the economic order quantity 2-6 periods of the pair's demand: EOQ = sqrt(2 D S / h)
+        # = c·D  <=>  S = h c² D / 2
         unit_margin = (self.price - self.unit_cost)[self.sup_p]
-        self.sup_order_cost = np.clip(_round(weekly * unit_margin * rng.uniform(0.3, 1.5, size=n), 0), 10.0, 500.0)
+        if self.stress:
+            self.sup_order_cost = np.clip(_round(weekly * unit_margin * rng.uniform(0.3, 1.5, size=n), 0),
+                                          10.0, 500.0)
+        else:
+            cycle = rng.uniform(2.0, 6.0, size=n)
+            self.sup_order_cost = np.maximum(_round(self.holding[self.sup_p] * cycle ** 2 * weekly / 2.0, 0), 1.0)
         has_min = rng.random(n) < 0.6
         min_order = np.where(has_min, np.ceil(weekly * rng.uniform(0.5, 2.0, size=n) / 10.0) * 10.0, 0.0)
         has_max = rng.random(n) < 0.25
@@ -542,7 +638,11 @@ class _Builder:
         self.lane_w, self.lane_r = lw, lr
         self.lane_cost = _round(RATE_PER_KM * self.distance[lw, lr], 2)
         has_fixed = rng.random(n) < 0.5
-        self.lane_fixed = np.where(has_fixed, _round(rng.uniform(10.0, 120.0, size=n), 0), 0.0)
+        if self.stress:
+            self.lane_fixed = np.where(has_fixed, _round(rng.uniform(10.0, 120.0, size=n), 0), 0.0)
+        else:  # 10-30 % of what the lane's variable cost would be for its region's typical volume
+            lane_var = self.lane_cost * region_volume[lr]
+            self.lane_fixed = np.where(has_fixed, _round(lane_var * rng.uniform(0.1, 0.3, size=n), 2), 0.0)
         has_cap = rng.random(n) < 0.25
         self.lane_capacity = np.where(has_cap, np.maximum(_round(region_volume[lr] * rng.uniform(0.6, 1.2, size=n)),
                                                           0.01), np.inf)
@@ -575,7 +675,7 @@ class _Builder:
 
     def _draw_advertising(self) -> None:
         rng = self.rng
-        channels = _CHANNELS[: self.C]
+        channels = (_CHANNELS if self.stress else _BUSINESS_CHANNELS)[: self.C]
         self.channels = np.array([c.name for c in channels], dtype=object)
         rows = []  # (product, channel)
         # products worth advertising: not at the end of their life (a unit a period or more at their peak)
@@ -605,8 +705,9 @@ class _Builder:
         if not (carry > 0).any():
             carry[0] = 0.3
         max_uplift = np.maximum(_round(reference[rp] * rng.uniform(0.15, 0.6, size=n)), 0.1)
-        # best return on spend (see best_ad_return) drawn around 1.2: ads pay for some products, not all
-        rho = rng.lognormal(math.log(1.2), 0.6, size=n)
+        # best return on spend (see best_ad_return): stress around 1.2 (ads pay for about 60 % of the curves),
+        # business around 2.0 with log-sd 0.45 (they pay for about 94 %); both keep a curve that never pays
+        rho = rng.lognormal(math.log(1.2), 0.6, size=n) if self.stress else rng.lognormal(math.log(2.0), 0.45, size=n)
         if n >= 2 and (rho > 1).all():  # keep both cases in small instances too
             rho[int(np.argmin(rho))] = 0.7
         elif n >= 2 and (rho < 1).all():
@@ -616,14 +717,24 @@ class _Builder:
         half_sat = np.maximum(_round(margin * max_uplift * factor / rho), 1.0)
         self.resp_p, self.resp_c = rp, rc
         self.resp_max, self.resp_k, self.resp_shape, self.resp_carry = max_uplift, half_sat, shape, carry
-        # spend caps: search uncapped, other channels about 60 % of their half-saturation spend
         budget = np.full(self.C, np.inf)
+        if self.stress:
+            # spend caps: search uncapped, other channels about 60 % of their half-saturation spend
+            for c, ch in enumerate(channels):
+                if ch.capped:
+                    total_k = float(half_sat[rc == c].sum())
+                    budget[c] = _nice(0.6 * total_k, 10.0) if total_k > 0 else 100.0
+            self.channel_budget = budget
+            self.total_budget = _nice(0.3 * float(half_sat.sum()) * self.H, 100.0)
+            return
+        # budgets sized to what pays: the steady spend that maximises each curve's margin minus spend;
+        # capped channels allow 1.5 times their curves' sum per period (room to pulse), the total budget is
+        # set in _draw_launch_terms, once the periods each product can sell are known
+        self.resp_pays = profitable_spend(margin, max_uplift, half_sat, shape, carry)
         for c, ch in enumerate(channels):
             if ch.capped:
-                total_k = float(half_sat[rc == c].sum())
-                budget[c] = _nice(0.6 * total_k, 10.0) if total_k > 0 else 100.0
+                budget[c] = _nice(1.5 * float(self.resp_pays[rc == c].sum()), 10.0)
         self.channel_budget = budget
-        self.total_budget = _nice(0.3 * float(half_sat.sum()) * self.H, 100.0)
 
     def _uplift(self, row: int, spend: np.ndarray) -> np.ndarray:
         """Product-level uplift per period of one response row for a spend series (with adstock)."""
@@ -691,6 +802,9 @@ class _Builder:
         self.expected_margin = margin * remaining
         factor = np.where(rng.random(N) < 0.15, rng.uniform(0.8, 1.5, size=N), rng.uniform(0.05, 0.3, size=N))
         self.launch_cost = np.where(self.is_new, _round(self.expected_margin * factor, 0), 0.0)
+        if not self.stress:  # the spend that pays on every curve in every period its product can sell
+            selling = (H - earliest)[self.resp_p]
+            self.total_budget = _nice(float((self.resp_pays * selling).sum()), 100.0)
         # onboarding of new categories and brands
         self.cat_onboarding = np.zeros(self.n_cat)
         self.cat_min = np.zeros(self.n_cat, dtype=np.int64)
@@ -828,5 +942,5 @@ class _Builder:
         }
 
 
-__all__ = ["SIZES", "LAYOUT", "generate", "bass_cdf", "bass_curve", "bass_parameters", "hill_best_average",
-           "best_ad_return"]
+__all__ = ["SIZES", "LAYOUT", "PROFILES", "DEFAULT_PROFILE", "generate", "bass_cdf", "bass_curve", "bass_parameters",
+           "hill_best_average", "best_ad_return", "profitable_spend"]

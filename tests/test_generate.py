@@ -6,6 +6,7 @@ The quick run (``-m "not slow"``) covers ``tiny`` and ``small``; everything that
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import subprocess
@@ -19,8 +20,8 @@ import pytest
 import optsupply as ops
 from optsupply.cli import main as cli_main
 from optsupply.files import MARKER
-from optsupply.generate import (LAYOUT, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
-                                hill_best_average)
+from optsupply.generate import (LAYOUT, PROFILES, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
+                                hill_best_average, profitable_spend)
 from tests.conftest import INSTANCES, ROOT
 
 FAST_SIZES = ["tiny", "small"]
@@ -323,9 +324,11 @@ def test_product_economics(size: str, saved) -> None:
     p = sc.products
     margin = 1 - p["unit_cost"] / p["price"]
     assert margin.between(0.19, 0.61).all()
+    # holding 0.4-0.6 % of unit cost per week (20-30 % a year); leftover stock valued at 85-95 % of cost
     ratio = p["holding_cost"] / p["unit_cost"]
-    assert ratio.between(0.009, 0.031).all()
+    assert ratio.between(0.0039, 0.0061).all()
     assert (p["salvage_value"] < p["unit_cost"]).all()
+    assert (p["salvage_value"] / p["unit_cost"]).between(0.84, 0.96).all()
     assert p["featured_lift"].between(0.1, 0.5).all()
     new = p[p["status"] == "new"]
     assert (new["launch_cost"] > 0).all()
@@ -403,3 +406,138 @@ def test_large_loads_within_budget() -> None:
         best = min(best, float(seconds))
         assert int(rss_kb) < 1024 * 1024
     assert best <= 3.0
+
+
+# --------------------------------------------------------------------------- profiles: business (default) and stress
+
+#: sha256 of the files (name, NUL, bytes, NUL, in name order) written by the generator before the business profile
+#: existed; profile "stress" must keep writing exactly these bytes.
+STRESS_HASHES = {
+    ("tiny", 1): "2fa847337aaaa74b9859795710f6d71b118c1fca59523eaf2cd1458d4e02661e",
+    ("tiny", 7): "a28c9f40107f1f3f5556131f83e714b5906ca760d6e3ecb2aa43448f11e55c98",
+    ("xsmall", 3): "53c319cec221f07f00721266c0d1136f2c0e973c5754bd2dea8c26f9bba70355",
+    ("small", 1): "a53e0ce568056dfaf9f0723888a0cd250514506c6fc6d987c2f2171858f50d5b",
+    ("small", 2): "fb935f428c0d820367d997b04692a88f04f57a59829816e4f6d1fb99e1486098",
+    ("medium", 1): "17ce00c4f59c6d49bcbf9ad18462ba1f21151fade4098ecdf212f90c04aa2b57",
+    ("large", 1): "3583f25cdd3da16718c41c2cf14de27fa7164aa1d10d1c5e6734949a7637647a",
+}
+
+
+def files_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name, data in file_bytes(folder).items():
+        h.update(name.encode() + b"\0" + data + b"\0")
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("size, seed", [k if k[0] in FAST_SIZES + ["xsmall"] else pytest.param(*k, marks=pytest.mark.slow)
+                                        for k in STRESS_HASHES])
+def test_stress_profile_writes_the_earlier_bytes(size: str, seed: int, tmp_path: Path) -> None:
+    assert files_hash(generate(size, seed, profile="stress").save(tmp_path / "s")) == STRESS_HASHES[size, seed]
+
+
+def test_profiles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert PROFILES == ("business", "stress")
+    default = file_bytes(generate("small", 1).save(tmp_path / "default"))
+    assert default == file_bytes(generate("small", 1, profile="business").save(tmp_path / "business"))
+    assert default != file_bytes(generate("small", 1, profile="stress").save(tmp_path / "stress"))
+    assert cli_main(["generate", "--size", "tiny", "--seed", "7", "--profile", "stress", str(tmp_path / "cli")]) == 0
+    assert "wrote tiny scenario (seed 7, profile stress)" in capsys.readouterr().out
+    assert files_hash(tmp_path / "cli") == STRESS_HASHES["tiny", 7]
+    with pytest.raises(ops.UsageError, match="unknown profile 'easy'"):
+        generate("tiny", 1, profile="easy")
+
+
+def ad_returns(sc: ops.Scenario) -> np.ndarray:
+    p = sc.products.set_index("product")
+    r = sc.response
+    margin = r["product"].map(p["price"] - p["unit_cost"]).to_numpy()
+    return np.array([best_ad_return(m, row.max_uplift, row.half_saturation, row.shape, row.carryover)
+                     for m, row in zip(margin, r.itertuples(), strict=True)])
+
+
+def reachable_demand_share(sc: ops.Scenario) -> float:
+    """Share of all base demand (demand.csv and launch_curve.csv) of product-region pairs that some lane can serve
+    from a warehouse where the product can be stocked."""
+    d = pd.concat([sc.demand[["product", "region", "demand"]], sc.launch_curve[["product", "region", "demand"]]])
+    d = d.groupby(["product", "region"], as_index=False)["demand"].sum()
+    reach = sc.supply[["product", "warehouse"]].merge(sc.lanes[["warehouse", "region"]], on="warehouse")
+    pairs = set(zip(reach["product"], reach["region"], strict=True))
+    ok = np.array([(p, r) in pairs for p, r in zip(d["product"], d["region"], strict=True)])
+    return float(d.loc[ok, "demand"].sum() / d["demand"].sum())
+
+
+@pytest.mark.parametrize("size", ["small", pytest.param("medium", marks=pytest.mark.slow),
+                                  pytest.param("large", marks=pytest.mark.slow)])
+def test_business_profile_looks_like_a_business(size: str, saved) -> None:
+    _, sc = saved(size)
+    ret = ad_returns(sc)
+    assert (ret > 1).mean() >= 0.8, "most response curves can pay"
+    assert (ret < 1).any(), "but not every one"
+    assert 0 < (sc.response["shape"] > 1).mean() <= 0.3, "S-shaped curves are a minority"
+    assert not (sc.response.loc[sc.response["channel"] == "search", "shape"] > 1).any() or size == "tiny"
+    assert reachable_demand_share(sc) == 1.0, "every region's demand can be reached by a lane"
+    # active products: the warehouses they are stocked in today reach every region with demand
+    today = sc.supply[sc.supply["activation_cost"] == 0][["product", "warehouse"]]
+    reach = today.merge(sc.lanes[["warehouse", "region"]], on="warehouse")
+    served = set(zip(reach["product"], reach["region"], strict=True))
+    assert all((p, r) in served for p, r in sc.demand[["product", "region"]].drop_duplicates().itertuples(index=False))
+    # the total budget is what pays: the profit-maximising steady spend of each curve while its product can sell
+    p = sc.products.set_index("product")
+    r = sc.response
+    pays = profitable_spend((r["product"].map(p["price"] - p["unit_cost"])).to_numpy(), r["max_uplift"].to_numpy(),
+                            r["half_saturation"].to_numpy(), r["shape"].to_numpy(), r["carryover"].to_numpy())
+    assert (pays[ret < 1] == 0).all() and (pays[ret > 1.05] > 0).all()
+    selling = sc.periods - r["product"].map(p["launch_earliest"]).to_numpy()
+    total = float((pays * selling).sum())
+    assert total <= sc.settings["advertising.total_budget"] <= total + 100.0
+    # leftover stock is valued near cost, stock costs 20-30 % of its cost a year to hold
+    assert (p["salvage_value"] / p["unit_cost"]).between(0.84, 0.96).all()
+    assert (p["holding_cost"] / p["unit_cost"] * 52).between(0.2, 0.32).all()
+
+
+def test_profitable_spend_against_the_closed_form() -> None:
+    """A concave Hill curve (s = 1): margin · M · e / (e + k) − (1 − c) e is largest at e = k (√ρ − 1), ρ = m M / (k (1 − c))."""
+    m, M, k, c = np.array([10.0, 10.0, 2.0]), np.array([50.0, 50.0, 5.0]), np.array([100.0, 100.0, 50.0]), \
+        np.array([0.0, 0.4, 0.2])
+    rho = m * M / (k * (1 - c))
+    expect = np.where(rho > 1, (1 - c) * k * (np.sqrt(rho) - 1), 0.0)
+    got = profitable_spend(m, M, k, np.ones(3), c)
+    assert got == pytest.approx(expect, rel=2e-3)
+    assert got[2] == 0.0  # ρ = 0.25: advertising never pays
+
+
+@pytest.mark.parametrize("size", FAST_SIZES)
+def test_business_fixed_costs_follow_volumes(size: str, saved) -> None:
+    """Order costs from the EOQ convention: EOQ = sqrt(2 D S / h) is 2-6 periods of the pair's typical demand D,
+    so S = h c² D / 2 with c in [2, 6]; lane fixed costs are 10-30 % of the lane's variable cost at its region's
+    typical volume. D is rebuilt from the tables: an active product's mean demand per period in the horizon, a
+    new product's mean launch curve over its first H/2 ages, shared equally by its warehouses."""
+    _, sc = saved(size)
+    H = sc.periods
+    p = sc.products.set_index("product")
+    typical = (sc.demand.groupby("product")["demand"].sum() / H).reindex(p.index)
+    lc = sc.launch_curve[sc.launch_curve["age"] < max(1, H // 2)].groupby("product")["demand"].sum() / max(1, H // 2)
+    typical = typical.fillna(lc).clip(lower=0.05)
+    s = sc.supply
+    D = s["product"].map(typical) / s["product"].map(s.groupby("product").size())
+    hD = s["product"].map(p["holding_cost"]) * D
+    S = s["order_cost"]
+    assert (S >= 1).all()
+    assert ((S <= 18 * hD * 1.05 + 0.5) | (S == 1)).all(), (S / hD).max()
+    assert ((S >= 2 * hD * 0.95 - 0.5) | (S == 1)).all(), (S / hD).min()
+    # lane fixed costs: 10-30 % of cost_per_unit × the region's typical volume per period
+    vol = p["volume"]
+    region_volume = (sc.demand.assign(v=sc.demand["product"].map(vol) * sc.demand["demand"]).groupby("region")["v"]
+                     .sum() / H)
+    fixed = sc.lanes[sc.lanes["fixed_cost"] > 0]
+    assert len(fixed) > 0
+    ratio = fixed["fixed_cost"] / (fixed["cost_per_unit"] * fixed["region"].map(region_volume))
+    assert (ratio > 0.02).all() and (ratio < 1.0).all(), ratio  # active demand only: new products add to the volume
+
+
+def test_stress_product_economics() -> None:
+    """Profile stress keeps its own ranges: holding 1-3 % of cost per period, salvage 20-60 % of cost."""
+    p = generate("small", 1, profile="stress").products
+    assert (p["holding_cost"] / p["unit_cost"]).between(0.009, 0.031).all()
+    assert (p["salvage_value"] / p["unit_cost"]).between(0.19, 0.61).all()

@@ -48,6 +48,12 @@ TIMING = {"build_seconds", "solve_seconds"}  # KPIs that may differ between iden
 # ---------------------------------------------------------------------- helpers
 
 
+def hard_small() -> ops.Scenario:
+    """small seed 1 of the generator's stress profile (the shipped instances/small before the business profile):
+    minutes to optimality at a tight gap, so a limit or a stop ends the run, not the gap."""
+    return generate("small", 1, profile="stress")
+
+
 def plan_bytes(plan: ops.Plan, folder: Path) -> dict[str, bytes]:
     """The bytes of every file Plan.save writes, kpis.json without its timing fields."""
     plan.save(folder, overwrite=True)
@@ -93,8 +99,8 @@ def test_identical_runs_solved_to_optimality_xsmall(tmp_path: Path) -> None:
 
 
 def test_identical_runs_stopped_by_a_solution_limit_small(tmp_path: Path) -> None:
-    """instances/small does not solve in seconds: stop it on HiGHS's count of improving solutions."""
-    sc = ops.Scenario.load(INSTANCES / "small")
+    """small seed 1, profile stress (hard) does not solve in seconds: stop it on HiGHS's count of improving solutions."""
+    sc = hard_small()
     opts = dict(threads=1, seed=0, mip_gap=1e-9, time_limit=600, highs_options={"mip_max_improving_sols": 2})
     plans = [ops.solve(sc, **opts) for _ in range(2)]
     assert [p.kpis["status"] for p in plans] == ["time_limit", "time_limit"]  # a limit stopped it
@@ -104,7 +110,7 @@ def test_identical_runs_stopped_by_a_solution_limit_small(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_identical_runs_stopped_by_a_node_limit_small(tmp_path: Path) -> None:
-    sc = ops.Scenario.load(INSTANCES / "small")
+    sc = hard_small()
     opts = dict(threads=1, seed=0, mip_gap=1e-9, time_limit=1200, highs_options={"mip_max_nodes": 30})
     plans = [ops.solve(sc, **opts) for _ in range(2)]
     assert_same_plan(plan_bytes(plans[0], tmp_path / "a"), plan_bytes(plans[1], tmp_path / "b"))
@@ -343,10 +349,10 @@ def _stop_at_first_incumbent(monkeypatch: pytest.MonkeyPatch, stop: Any) -> None
 def test_stop_request_keeps_the_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process: a stop request (what Ctrl-C does) once HiGHS has an incumbent gives that incumbent as the plan.
 
-    instances/small needs minutes to optimality at gap 1e-9, so the run can only end this early by the stop.
+    The hard small scenario needs minutes to optimality at gap 1e-9, so the run can only end this early by the stop.
     """
     _stop_at_first_incumbent(monkeypatch, lambda solver: solver.request_stop())
-    sc = ops.Scenario.load(INSTANCES / "small")
+    sc = hard_small()
     plan = ops.solve(sc, threads=1, mip_gap=1e-9, time_limit=3600)
     assert plan.kpis["status"] == "interrupted"
     assert plan.kpis["profit"] is not None
@@ -362,7 +368,7 @@ def test_stop_requested_before_the_solve_gives_no_plan(monkeypatch: pytest.Monke
         return real(self)
 
     monkeypatch.setattr(solver_mod._StoppableHighs, "_solve", stop_first)
-    sc = ops.Scenario.load(INSTANCES / "small")
+    sc = hard_small()
     plan = ops.solve(sc, threads=1, time_limit=3600)
     assert plan.kpis["status"] == "interrupted"
     assert plan.kpis["profit"] is None  # stopped before HiGHS could find any plan
@@ -419,10 +425,11 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_ctrl_c_during_cli_solve_writes_the_incumbent(tmp_path: Path) -> None:
-    """A real SIGINT to `optsupply solve` on instances/small (minutes to optimality), sent by the process itself
-    when HiGHS reports its first incumbent: an event, not a guess at how long the transfer takes."""
+    """A real SIGINT to `optsupply solve` on the hard small scenario (minutes to optimality), sent by the process
+    itself when HiGHS reports its first incumbent: an event, not a guess at how long the transfer takes."""
     out = tmp_path / "plan"
-    proc = subprocess.run([sys.executable, "-c", _SIGINT_AT_FIRST_INCUMBENT, "solve", str(INSTANCES / "small"),
+    scenario = hard_small().save(tmp_path / "small")
+    proc = subprocess.run([sys.executable, "-c", _SIGINT_AT_FIRST_INCUMBENT, "solve", str(scenario),
                            "--out", str(out), "--threads", "1", "--gap", "0", "--time-limit", "3600",
                            "--method", "mip", "-q"], cwd=ROOT, text=True, capture_output=True, timeout=1800,
                           preexec_fn=_default_sigint)
@@ -430,7 +437,7 @@ def test_ctrl_c_during_cli_solve_writes_the_incumbent(tmp_path: Path) -> None:
     assert proc.stdout.startswith("interrupted: profit")
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["status"] == "interrupted"
-    sc = ops.Scenario.load(INSTANCES / "small")
+    sc = ops.Scenario.load(scenario)
     assert check_plan(sc, ops.Plan.load(out)) == []
     assert _leftovers(tmp_path) == []
 
