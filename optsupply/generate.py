@@ -2,7 +2,7 @@
 
 >>> from optsupply.generate import generate, SIZES
 >>> sc = generate("small", seed=1)          # a validated Scenario
->>> sc.save("instances/small")              # scenario.toml + CSV tables
+>>> sc.save("my-small")                     # scenario.toml + CSV tables (a new folder)
 >>> SIZES["small"]
 {'products': 12, 'warehouses': 2, 'regions': 4, 'periods': 12, 'channels': 2}
 >>> hard = generate("small", seed=1, profile="stress")   # the earlier, harder generator

@@ -39,9 +39,10 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
+from optsupply.baseline import practitioner_plan
 from optsupply.generate import LAYOUT, SIZES, generate
 from optsupply.sweep import sweep
-from optsupply.testing import check_plan
+from optsupply.testing import check_plan, evaluate_plan
 from optsupply.whatif import WhatIf
 from tests.test_oracles import one_warehouse, toml_for, write_scenario
 
@@ -563,7 +564,8 @@ def test_solution_limit_plan_below_the_wagner_whitin_optimum(tmp_path: Path, lim
     plan passes the checker, and profit ≤ the DP optimum (independent) ≤ the reported bound."""
     ww_scenario(tmp_path, WW["order_cost"], WW["initial"], WW["pipeline"])
     sc = ops.Scenario.load(tmp_path)
-    plan = ops.solve(sc, **{**SOLVE, "highs_options": limit})
+    # HiGHS's own stopped search (no baseline start, which could already be optimal here)
+    plan = ops.solve(sc, **{**SOLVE, "highs_options": limit}, baseline_start=False)
     optimum = ww_profit()[0]
     k = plan.kpis
     if k["status"] == "optimal":  # HiGHS may prove its second solution optimal
@@ -583,7 +585,7 @@ def test_solution_limit_on_s_curves_keeps_the_plan_under_the_true_curve(tmp_path
     H = 2
     s_scenario(tmp_path, H)
     sc = ops.Scenario.load(tmp_path)
-    plan = ops.solve(sc, **{**SOLVE, "highs_options": {"mip_max_improving_sols": 1}})
+    plan = ops.solve(sc, **{**SOLVE, "highs_options": {"mip_max_improving_sols": 1}}, baseline_start=False)
     k = plan.kpis
     assert k["status"] == "time_limit" and check_plan(sc, plan) == []
     best = {p: s_curve_best(m, M, k_, s, b) for p, (m, (M, k_, s), b) in S_CURVES.items()}
@@ -733,3 +735,17 @@ def test_generated_share_of_new_products_and_history(size: str) -> None:
             new_cats = set(sc.categories["category"])
             assert set(pr.index[pr["category"].isin(new_cats)]) <= new
     assert all(abs(s - 0.32) <= 1.0 / N for s in shares), shares
+
+
+def test_a_baseline_above_the_model_bound_is_returned_without_a_bound(tmp_path: Path) -> None:
+    """With the practitioner plan as start, HiGHS stopped at its first improving solution: the plan returned is
+    never below the start, passes the checker, and never shows a bound below its own profit (the model's bound
+    holds for the piecewise-linear curves, which lie under the true ones the baseline is valued on)."""
+    s_scenario(tmp_path, 2)
+    sc = ops.Scenario.load(tmp_path)
+    plan = ops.solve(sc, **{**SOLVE, "highs_options": {"mip_max_improving_sols": 1}})
+    k = plan.kpis
+    assert check_plan(sc, plan) == []
+    start = evaluate_plan(sc, practitioner_plan(sc))["profit"]
+    assert k["profit"] >= start - 1e-6
+    assert k["best_bound"] is None or k["best_bound"] >= k["profit"] - 1e-6
