@@ -488,34 +488,10 @@ def _launch_periods(d: _Data) -> np.ndarray:
     H = d.H
     P = len(d.products)
     limit = d.max_per_period if d.max_per_period is not None else P + 1
-    count = np.zeros(H, dtype=np.int64)
-    tau = np.full(P, -1, dtype=np.int64)
-    margin = _forecast_margins(d)
-    net = margin - d.launch_cost[:, None]
-
-    # 1. must_launch: earliest deadline first, period by period
-    waiting = [int(p) for p in np.flatnonzero(d.must)]
-    for t in range(H):
-        ready = sorted((p for p in waiting if d.lo[p] <= t <= d.hi[p]), key=lambda p: (d.hi[p], p))
-        for p in ready:
-            if count[t] >= limit:
-                break
-            tau[p] = t
-            count[t] += 1
-            waiting.remove(p)
-    if waiting:
-        names = ", ".join(d.products[p] for p in waiting)
-        raise BaselineError(f"must_launch products {names} do not fit into their launch windows with "
-                            f"launch.max_per_period = {d.max_per_period}")
-
-    # 2. optional products worth launching at their earliest period, by net forecast value
-    optional = [int(p) for p in np.flatnonzero(d.is_new & ~d.must) if net[p, d.lo[p]] >= 0]
-    for p in sorted(optional, key=lambda p: (-net[p, d.lo[p]], p)):
-        for t in range(d.lo[p], d.hi[p] + 1):
-            if count[t] < limit and net[p, t] >= 0:
-                tau[p] = t
-                count[t] += 1
-                break
+    net = _forecast_margins(d) - d.launch_cost[:, None]
+    # 1. must_launch, earliest deadline first; 2. optional products worth launching at their earliest period
+    tau = _launch_periods_individual(d, limit)
+    count = np.bincount(tau[tau >= 0], minlength=H).astype(np.int64)
 
     # 3. min_products of categories and brands
     groups = []

@@ -16,7 +16,6 @@ Oracles from outside the baseline code:
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +32,7 @@ from optsupply.baseline import (
 )
 from optsupply.generate import generate
 from optsupply.testing import check_plan
+from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
@@ -95,25 +95,6 @@ def assert_kpis_match(sc: ops.Scenario, plan: ops.Plan) -> None:
     for key in ("revenue", "salvage", "units_sold", "potential_demand", "fill_rate", "launched"):
         assert k[key] == pytest.approx(truth[key], rel=1e-9, abs=1e-6), key
     assert k["costs"] == pytest.approx(truth["costs"], rel=1e-9, abs=1e-6)
-
-
-def cell(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    return "" if value is None else str(value)
-
-
-def write(folder: Path, toml: str, tables: dict[str, list[dict]]) -> ops.Scenario:
-    """A scenario folder from row dicts (header = union of keys, missing = blank), loaded and validated."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "scenario.toml").write_text(textwrap.dedent(toml).strip() + "\n", encoding="utf-8")
-    for name, rows in tables.items():
-        cols = list(dict.fromkeys(k for row in rows for k in row))
-        lines = [",".join(cols)] + [",".join(cell(row.get(c)) for c in cols) for row in rows]
-        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return ops.Scenario.load(folder)
 
 
 def one_warehouse(products: list[str], **supply: object) -> dict[str, list[dict]]:

@@ -10,7 +10,6 @@ baseline. Every plan also passes the independent checker (:func:`optsupply.testi
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,28 +21,10 @@ from optsupply.optimize import _not_below
 from optsupply.plan import mip_gap
 from optsupply.sequential import commercial_scenario, optimal_supply_plan, sequential_plan
 from optsupply.testing import check_plan, evaluate_plan
+from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
-
-
-def cell(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    return "" if value is None else str(value)
-
-
-def write(folder: Path, toml: str, tables: dict[str, list[dict]]) -> ops.Scenario:
-    """A scenario folder from row dicts (header = union of keys, missing = blank), loaded and validated."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "scenario.toml").write_text(textwrap.dedent(toml).strip() + "\n", encoding="utf-8")
-    for name, rows in tables.items():
-        cols = list(dict.fromkeys(k for row in rows for k in row))
-        lines = [",".join(cols)] + [",".join(cell(row.get(c)) for c in cols) for row in rows]
-        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return ops.Scenario.load(folder)
 
 
 def one_warehouse(products: list[str], lane_cost: float = 0, **supply: object) -> dict[str, list[dict]]:
