@@ -584,18 +584,29 @@ def _advertising(d: _Data, base: np.ndarray, active: np.ndarray) -> _Ads:
         n_channels = np.bincount(d.qp[rows], minlength=len(d.products))
         per_period = product_budget[d.qp[rows]] / n_channels[d.qp[rows]] / n_active[d.qp[rows]]
         spend = per_period[:, None] * active[d.qp[rows]]
-        for c in range(len(d.channels)):  # channel budget per period
-            on = d.qc[rows] == c
-            if not on.any() or not math.isfinite(d.channel_budget[c]):
-                continue
-            total = spend[on].sum(axis=0)
-            scale = np.ones(H)
-            over = total > d.channel_budget[c]
-            scale[over] = d.channel_budget[c] / total[over]
-            spend[on] *= scale
+        _cap_channels(d, rows, spend)
+    return _ads_on_the_true_curve(d, rows, spend, active, budget)
+
+
+def _cap_channels(d: _Data, rows: np.ndarray, spend: np.ndarray) -> None:
+    """Scale ``spend`` (rows × periods, in place) down to each channel's budget per period."""
+    for c in range(len(d.channels)):
+        on = d.qc[rows] == c
+        if not on.any() or not math.isfinite(d.channel_budget[c]):
+            continue
+        total = spend[on].sum(axis=0)
+        scale = np.ones(d.H)
+        over = total > d.channel_budget[c]
+        scale[over] = d.channel_budget[c] / total[over]
+        spend[on] *= scale
+
+
+def _ads_on_the_true_curve(d: _Data, rows: np.ndarray, spend: np.ndarray, active: np.ndarray,
+                           budget: float) -> _Ads:
+    """The adstocked effective spend and the uplift the true Hill curve gives for ``spend`` (0 before launch)."""
     effective = np.zeros_like(spend)
     carry = d.q_carry[rows]
-    for t in range(H):
+    for t in range(d.H):
         effective[:, t] = spend[:, t] + (carry * effective[:, t - 1] if t > 0 else 0.0)
     uplift = np.zeros_like(spend)
     for i, q in enumerate(rows):
@@ -788,7 +799,6 @@ def _advertising_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) ->
     per unit of spend is highest. Then every channel's spend in a period above its budget is scaled
     down to the budget.
     """
-    H = d.H
     n_active = active.sum(axis=1)
     margin = d.price - d.unit_cost
     ok = (d.q_max > 0) & (n_active[d.qp] > 0) & (margin[d.qp] > 0)
@@ -814,27 +824,11 @@ def _advertising_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) ->
                 hi = mid
         per_period = spends(hi)
     spend = per_period[:, None] * active[d.qp[rows]]
-    for c in range(len(d.channels)):  # channel budget per period
-        on = d.qc[rows] == c
-        if not on.any() or not math.isfinite(d.channel_budget[c]):
-            continue
-        total = spend[on].sum(axis=0)
-        scale = np.ones(H)
-        over = total > d.channel_budget[c]
-        scale[over] = d.channel_budget[c] / total[over]
-        spend[on] *= scale
+    _cap_channels(d, rows, spend)
     keep = spend.sum(axis=1) > 0
     rows, spend = rows[keep], spend[keep]
-    effective = np.zeros_like(spend)
-    carry = d.q_carry[rows]
-    for t in range(H):
-        effective[:, t] = spend[:, t] + (carry * effective[:, t - 1] if t > 0 else 0.0)
-    uplift = np.zeros_like(spend)
-    for i, q in enumerate(rows):
-        uplift[i] = hill(effective[i], d.q_max[q], d.q_half[q], d.q_shape[q])
-    uplift *= active[d.qp[rows]]
     budget = float(d.total_budget) if d.total_budget is not None else float(spend.sum())
-    return _Ads(rows, spend, effective, uplift, budget)
+    return _ads_on_the_true_curve(d, rows, spend, active, budget)
 
 
 def _featured_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
