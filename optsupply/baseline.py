@@ -621,13 +621,17 @@ def _ads_on_the_true_curve(d: _Data, rows: np.ndarray, spend: np.ndarray, active
 def _featured(d: _Data, base: np.ndarray, active: np.ndarray) -> np.ndarray:
     """P×T: featured products, the active ones with a lift and the highest forecast revenue per period."""
     revenue = d.price[:, None] * base.sum(axis=1)
-    eligible = active & (d.lift[:, None] > 0) & (revenue > 0)
+    return _top_per_period(d, revenue, active & (d.lift[:, None] > 0) & (revenue > 0))
+
+
+def _top_per_period(d: _Data, score: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """P×T: in each period the period's slots go to the eligible products of highest ``score`` (ties by order)."""
     feat = np.zeros_like(eligible)
     for t in range(d.H):
         candidates = np.flatnonzero(eligible[:, t])
         if len(candidates) == 0 or d.slots[t] <= 0:
             continue
-        order = candidates[np.lexsort((candidates, -revenue[candidates, t]))]
+        order = candidates[np.lexsort((candidates, -score[candidates, t]))]
         feat[order[: d.slots[t]], t] = True
     return feat
 
@@ -835,15 +839,7 @@ def _featured_practitioner(d: _Data, base: np.ndarray, active: np.ndarray) -> np
     """P×T: per period the slots go to the products whose feature adds the most margin:
     (price − unit_cost) × featured_lift × forecast demand of the period (only where that is > 0)."""
     gain = ((d.price - d.unit_cost) * d.lift)[:, None] * base.sum(axis=1)
-    eligible = active & (gain > 0)
-    feat = np.zeros_like(eligible)
-    for t in range(d.H):
-        candidates = np.flatnonzero(eligible[:, t])
-        if len(candidates) == 0 or d.slots[t] <= 0:
-            continue
-        order = candidates[np.lexsort((candidates, -gain[candidates, t]))]
-        feat[order[: d.slots[t]], t] = True
-    return feat
+    return _top_per_period(d, gain, active & (gain > 0))
 
 
 # ---------------------------------------------------------------------- supply chain

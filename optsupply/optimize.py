@@ -18,7 +18,8 @@ from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
 from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
 from optsupply.scenario import Scenario
-from optsupply.solver import ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model
+from optsupply.solver import (ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model,
+                              time_limit_spent_message)
 from optsupply.testing import check_plan
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,7 @@ def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
 
 def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: float) -> Plan:
     """The plan (none, status ``time_limit``) of a run whose time limit ran out before HiGHS started."""
-    message = (f"the time limit of {opts.time_limit:g} s ran out {where}, after {seconds:.1f} s, before HiGHS "
-               "could start: give more time (--time-limit) or plan a smaller scenario")
+    message = time_limit_spent_message(opts.time_limit, where, seconds)
     logger.info("%s", message)
     return empty_plan("time_limit", sc.name, mip_gap=None, message=message, build_seconds=round(seconds, 3),
                       solve_seconds=0.0, best_bound=None, scenario=sc.name)
@@ -176,11 +176,15 @@ def _checked_decomposition(sc: Scenario, plan: Plan) -> Plan:
         return plan
     logger.warning("the combined plan breaks %d rule(s) of the scenario (first: %s)", len(problems), problems[0])
     k = plan.kpis
-    return empty_plan(ERROR, sc.name, mip_gap=None, method="decompose", violations=problems[:20],
-                      best_bound=k.get("best_bound"), build_seconds=k.get("build_seconds"),
-                      solve_seconds=k.get("solve_seconds"), solver=k.get("solver"), scenario=sc.name,
-                      message=f"the combined plan of the product groups breaks {len(problems)} rule(s) of the "
-                              f"scenario and is not returned (first: {'; '.join(problems[:3])})")
+    return _refused(sc, problems, f"the combined plan of the product groups breaks {len(problems)} rule(s) of the "
+                                  f"scenario and is not returned (first: {'; '.join(problems[:3])})",
+                    method="decompose", best_bound=k.get("best_bound"), build_seconds=k.get("build_seconds"),
+                    solve_seconds=k.get("solve_seconds"), solver=k.get("solver"), scenario=sc.name)
+
+
+def _refused(sc: Scenario, problems: list[str], message: str, **kpis: Any) -> Plan:
+    """No plan (status ``error``): the run's plan breaks ``problems`` (the first 20 kept in ``violations``)."""
+    return empty_plan(ERROR, sc.name, mip_gap=None, violations=problems[:20], message=message, **kpis)
 
 
 def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_seconds: float,
@@ -212,12 +216,11 @@ def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_
                                     f"{problems[0]}); this plan re-solves the LP with its launches, orders, lanes and "
                                     "featured products fixed, and passes the checker")
         return repaired
-    return empty_plan(ERROR, sc.name, mip_gap=None, violations=problems[:20],
-                      message=f"the solver's plan breaks {len(problems)} rule(s) of the scenario (first: "
-                              f"{'; '.join(problems[:3])}) and re-solving it with its integer decisions fixed did "
-                              f"not help ({still[0] if still else 'no plan'}); this can happen when the data spans "
-                              "more orders of magnitude than the solver's tolerances allow (see Limits in the README)",
-                      **common)
+    return _refused(sc, problems, f"the solver's plan breaks {len(problems)} rule(s) of the scenario (first: "
+                                  f"{'; '.join(problems[:3])}) and re-solving it with its integer decisions fixed "
+                                  f"did not help ({still[0] if still else 'no plan'}); this can happen when the data "
+                                  "spans more orders of magnitude than the solver's tolerances allow (see Limits in "
+                                  "the README)", **common)
 
 
 def _plan_of(model: Any, data: Any, sc: Scenario, result: SolveResult, common: dict[str, Any]) -> Plan:

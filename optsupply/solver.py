@@ -176,7 +176,7 @@ def solve_options(opts: SolveOptions, **overrides: Any) -> dict[str, Any]:
         "raise_exception_on_nonoptimal_result": False,
         "time_limit": opts.time_limit,
         "rel_gap": opts.mip_gap,
-        "threads": threads_used(opts.threads),
+        "threads": opts.threads or None,  # SolveOptions capped it at the cores already
         "solver_options": highs_options(opts),
         "tee": [opts.log] if opts.log is not None else [],
     }
@@ -279,6 +279,14 @@ def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
         pyomo_log.removeFilter(hide)
 
 
+def time_limit_spent_message(time_limit: float | None, where: str, seconds: float | None = None) -> str:
+    """Why a run has no plan when its time limit ran out ``where`` (building, transferring), before HiGHS."""
+    limit = "the time limit" if time_limit is None else f"the time limit of {time_limit:g} s"
+    after = "," if seconds is None else f", after {seconds:.1f} s,"
+    return (f"{limit} ran out {where}{after} before HiGHS could start: give more time (--time-limit) or plan a "
+            "smaller scenario")
+
+
 def mip_start(solver: Highs, start: Mapping[Any, float]) -> int:
     """Give HiGHS the values in ``start`` (Pyomo ``VarData`` → value, e.g. a plan's integer decisions) as a
     MIP start; the model must have been transferred (``set_instance``). Returns the number of values passed.
@@ -330,7 +338,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
 
     With ``start`` (``VarData`` → value), those values are HiGHS's MIP start (:func:`mip_start`).
     """
-    _reset_scheduler_if_threads_change(threads_used(opts.threads))
+    _reset_scheduler_if_threads_change(opts.threads or None)
     solver = _StoppableHighs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
@@ -339,10 +347,8 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
     kwargs = solve_options(opts)
 
     def spent(where: str) -> SolveResult:
-        limit = "the time limit" if opts.time_limit is None else f"the time limit of {opts.time_limit:g} s"
         return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - began, "time_limit", version,
-                           message=f"{limit} ran out {where}, before HiGHS could start: give more time "
-                                   "(--time-limit) or plan a smaller scenario")
+                           message=time_limit_spent_message(opts.time_limit, where))
 
     with _ctrl_c_stops(solver):
         if deadline is not None or start:
