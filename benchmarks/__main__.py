@@ -1,10 +1,10 @@
 """``python -m benchmarks``: the benchmark suite (the same arguments as ``optsupply bench``).
 
-See :mod:`benchmarks.suite` and benchmarks/README.md.
+See :mod:`optsupply.bench.suite` and benchmarks/README.md.
 """
 
 import sys
 
-from benchmarks.suite import main
+from optsupply.bench.suite import main
 
 sys.exit(main())

@@ -33,9 +33,9 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
 import optsupply as ops
-from optsupply.generate import generate
+from optsupply.scenario.generate import generate
 from optsupply.model import build_model
-from optsupply.solver import SolveOptions, solve_model
+from optsupply.optimizer.highs import SolveOptions, solve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

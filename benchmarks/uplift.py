@@ -5,16 +5,16 @@ Run from the repository root (one command reproduces ``benchmarks/results/uplift
     python -m benchmarks.uplift        # tiny, xsmall seeds 1-5, small (MIP); medium, large (decompose)
     python -m benchmarks.uplift --sizes xsmall --seeds 1 2 --large-sizes   # a quick subset
 
-For each instance (every plan checked with :func:`optsupply.testing.check_plan`, every profit
-recomputed from the plan tables by :func:`optsupply.testing.evaluate_plan`, all on the same
+For each instance (every plan checked with :func:`optsupply.plan.check.check_plan`, every profit
+recomputed from the plan tables by :func:`optsupply.plan.check.evaluate_plan`, all on the same
 demand: the forecast, no safety stock in any plan):
 
-* **naive** — :func:`optsupply.baseline.siloed_plan` with its default (naive) rules, for reference;
-* **(a) practitioner** — :func:`optsupply.baseline.practitioner_plan`;
+* **naive** — :func:`optsupply.baselines.rules.siloed_plan` with its default (naive) rules, for reference;
+* **(a) practitioner** — :func:`optsupply.baselines.rules.practitioner_plan`;
 * **(b) supply-optimal** — (a)'s launches, featured products and ad spend fixed, supply optimised
-  (:func:`optsupply.sequential.optimal_supply_plan`);
+  (:func:`optsupply.optimizer.sequential.optimal_supply_plan`);
 * **(c) sequential** — commercial decisions optimised on gross margin without supply costs or
-  limits, then supply optimised (:func:`optsupply.sequential.sequential_plan`);
+  limits, then supply optimised (:func:`optsupply.optimizer.sequential.sequential_plan`);
 * **joint** — :func:`optsupply.solve`, started from the best of (a), (b), (c) (a MIP start for
   ``mip``; the start of the fix-and-optimize for ``decompose``), with its bound and gap.
 
@@ -45,11 +45,11 @@ from pathlib import Path
 from typing import Any
 
 import optsupply as ops
-from optsupply.baseline import BaselineError, practitioner_plan, siloed_plan, uplift_report
-from optsupply.generate import generate
-from optsupply.plan import COST_KEYS
-from optsupply.sequential import optimal_supply_plan, sequential_plan
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.baselines.rules import BaselineError, practitioner_plan, siloed_plan, uplift_report
+from optsupply.scenario.generate import generate
+from optsupply.plan.core import COST_KEYS
+from optsupply.optimizer.sequential import optimal_supply_plan, sequential_plan
+from optsupply.plan.check import check_plan, evaluate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -224,7 +224,7 @@ def write(rows: list[dict[str, Any]]) -> None:
               "come from separate processes (`--sizes ... --large-sizes ... --merge`), on a machine shared with "
               "other work, so time-limited results vary from run to run. See the module docstring of "
               "`benchmarks/uplift.py` for what each plan is."), "",
-             ("Every profit is recomputed from the plan tables by `optsupply.testing.evaluate_plan`, on the "
+             ("Every profit is recomputed from the plan tables by `optsupply.plan.check.evaluate_plan`, on the "
               "same demand (the forecast; no plan carries safety stock), and every plan is checked by "
               "`check_plan` (problems per plan in the last column: naive a b c joint). "
               "naive = the old siloed rules `siloed_plan(sc)` (for reference only: they spend the whole ad "

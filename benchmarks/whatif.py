@@ -1,4 +1,4 @@
-"""What-if re-solves (:class:`optsupply.whatif.WhatIf`) against cold solves of the changed scenario.
+"""What-if re-solves (:class:`optsupply.analysis.whatif.WhatIf`) against cold solves of the changed scenario.
 
 Run from the repository root::
 
@@ -42,8 +42,8 @@ import time
 from pathlib import Path
 
 import optsupply as ops
-from optsupply.generate import generate
-from optsupply.whatif import WhatIf
+from optsupply.scenario.generate import generate
+from optsupply.analysis.whatif import WhatIf
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -40,8 +40,8 @@ import pandas as pd
 
 from optsupply import Scenario
 from optsupply.files import MARKER
-from optsupply.io import finalize_dtypes
-from optsupply.schema import H_LAST, TABLES, Table
+from optsupply.scenario.io import finalize_dtypes
+from optsupply.scenario.schema import H_LAST, TABLES, Table
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,8 +7,8 @@
 502.75
 >>> fc = ops.forecast(ops.Scenario.load("instances/medium"))   # history -> forecast tables
 
-Sweeps and shadow prices live in their modules: ``from optsupply.sweep import
-sweep, Variant`` and ``from optsupply.sensitivity import sensitivity``.
+Sweeps and shadow prices live in their modules: ``from optsupply.analysis.sweep import
+sweep, Variant`` and ``from optsupply.analysis.sensitivity import sensitivity``.
 
 The optimizer (Pyomo, HiGHS) and the forecaster (scipy, statsmodels) are
 imported on first use of :func:`solve`, :class:`Plan` or :func:`forecast`,
@@ -17,16 +17,16 @@ so reading and validating scenarios stays fast.
 
 from typing import Any
 
+from optsupply.version import __version__
 from optsupply.errors import OptsupplyError, Problem, Report, ScenarioError, UsageError
-from optsupply.io import Limits
-from optsupply.scenario import Scenario, validate
+from optsupply.scenario.io import Limits
+from optsupply.scenario.core import Scenario, validate
 
-__version__ = "0.1.0"
 
-_LAZY = {"solve": ("optsupply.optimize", "solve"), "Plan": ("optsupply.plan", "Plan"),
+_LAZY = {"solve": ("optsupply.optimizer.optimize", "solve"), "Plan": ("optsupply.plan.core", "Plan"),
          "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast"),
-         "diff": ("optsupply.comparison", "diff"), "compare": ("optsupply.comparison", "compare"),
-         "WhatIf": ("optsupply.whatif", "WhatIf")}
+         "diff": ("optsupply.plan.compare", "diff"), "compare": ("optsupply.plan.compare", "compare"),
+         "WhatIf": ("optsupply.analysis.whatif", "WhatIf")}
 
 
 def __getattr__(name: str) -> Any:

@@ -103,7 +103,7 @@ def read_marker(folder: PathLike) -> str | None:
 
 def mark(folder: PathLike, kind: str) -> None:
     """Leave optsupply's marker in ``folder`` (which holds a ``kind``), so that it may be replaced later."""
-    from optsupply import __version__
+    from optsupply.version import __version__
 
     assert kind in KINDS, kind
     text = json.dumps({"kind": kind, "written_by": "optsupply", "version": __version__}) + "\n"

@@ -2,9 +2,9 @@
 
 Oracles from outside the baseline code:
 
-* the independent plan checker (:func:`optsupply.testing.check_plan`) on every
+* the independent plan checker (:func:`optsupply.plan.check.check_plan`) on every
   scenario; the KPIs (which the baseline takes from
-  :func:`~optsupply.testing.evaluate_plan`) against the plan's tables priced by the
+  :func:`~optsupply.plan.check.evaluate_plan`) against the plan's tables priced by the
   scenario's costs in this file (:func:`table_kpis`), and by hand on tiny;
 * ``instances/tiny``, whose optimum 502.75 is derived by hand in its README,
   and whose siloed plan is worked out below rule by rule;
@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.baseline import (
+from optsupply.baselines.rules import (
     REVIEW_RULES,
     SAFETY_Z,
     WAREHOUSE_RULES,
@@ -30,8 +30,8 @@ from optsupply.baseline import (
     siloed_plan,
     uplift_report,
 )
-from optsupply.generate import generate
-from optsupply.testing import check_plan
+from optsupply.scenario.generate import generate
+from optsupply.plan.check import check_plan
 from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def problems(sc: ops.Scenario, plan: ops.Plan) -> list[str]:
 
 def table_kpis(sc: ops.Scenario, plan: ops.Plan) -> dict:
     """The KPIs of SPEC §3/§4 from the plan's tables and the scenario's prices and costs, written out
-    here (not :func:`optsupply.testing.evaluate_plan`, whose numbers the baseline reports)."""
+    here (not :func:`optsupply.plan.check.evaluate_plan`, whose numbers the baseline reports)."""
     pr = sc.products.set_index("product")
     sup = sc.supply.set_index(["product", "warehouse"])
     lanes = sc.lanes.set_index(["warehouse", "region"])

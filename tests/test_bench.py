@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-from benchmarks import suite
+from optsupply.bench import suite
 from optsupply.cli import GENERATOR_SIZES
 from optsupply.cli import main as cli_main
-from optsupply.generate import SIZES, generate
+from optsupply.scenario.generate import SIZES, generate
 from tests.conftest import INSTANCES, ROOT
 
 TIMED = ("load", "validate", "baseline", "build", "transfer", "solve", "extract", "check")
@@ -96,9 +96,9 @@ def test_every_family_builds_at_its_smallest_size(spec: suite.Spec) -> None:
                                                                                    "transfer")))
 
 
-@pytest.mark.skipif(not suite.solve_accepts_method(), reason="optsupply.optimize.solve has no method argument")
+@pytest.mark.skipif(not suite.solve_accepts_method(), reason="optsupply.optimizer.optimize.solve has no method argument")
 def test_method_is_passed_to_solve() -> None:
-    """--method decompose: one timed call of optsupply.optimize.solve(method=...), checked like any plan."""
+    """--method decompose: one timed call of optsupply.optimizer.optimize.solve(method=...), checked like any plan."""
     # a generous limit: the run ends by optimality (well under a second), so a busy machine cannot change it
     row = suite.run_spec(suite.instance("ww_example_3_9"), suite.Options(time_limit=600, method="decompose"))
     assert row["status"] == "optimal", row["message"]

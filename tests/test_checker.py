@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.testing import assert_plan_feasible, check_plan, evaluate_plan
+from optsupply.plan.check import assert_plan_feasible, check_plan, evaluate_plan
 from tests.conftest import INSTANCES
 
 # ---------------------------------------------------------------------- the optimal plan of tiny, by hand

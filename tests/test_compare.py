@@ -34,10 +34,10 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.comparison import add_parser, compare, compare_details, diff, write_csv
+from optsupply.plan.compare import add_parser, compare, compare_details, diff, write_csv
 from optsupply.errors import UsageError
-from optsupply.plan import COST_KEYS, TABLE_COLUMNS
-from optsupply.testing import check_plan
+from optsupply.plan.core import COST_KEYS, TABLE_COLUMNS
+from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
 # ---------------------------------------------------------------------- fixtures

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-import optsupply.decompose as dec
+import optsupply.optimizer.decompose as dec
 from optsupply.cli import main
 from optsupply.errors import UsageError
-from optsupply.generate import generate
+from optsupply.scenario.generate import generate
 from optsupply.model import build_model, prepare
-from optsupply.optimize import choose_method
-from optsupply.solver import SolveOptions
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.optimizer.optimize import choose_method
+from optsupply.optimizer.highs import SolveOptions
+from optsupply.plan.check import check_plan, evaluate_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
@@ -139,7 +139,7 @@ def test_method_option(tiny: ops.Scenario) -> None:
 
 
 def test_auto_decomposes_from_the_threshold(tiny: ops.Scenario) -> None:
-    from optsupply.optimize import AUTO_DECOMPOSE_PRODUCTS
+    from optsupply.optimizer.optimize import AUTO_DECOMPOSE_PRODUCTS
 
     products = tiny.products
     many = products.loc[[0] * AUTO_DECOMPOSE_PRODUCTS].reset_index(drop=True)

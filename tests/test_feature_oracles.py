@@ -39,11 +39,11 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.baseline import practitioner_plan
-from optsupply.generate import LAYOUT, SIZES, generate
-from optsupply.sweep import sweep
-from optsupply.testing import check_plan, evaluate_plan
-from optsupply.whatif import WhatIf
+from optsupply.baselines.rules import practitioner_plan
+from optsupply.scenario.generate import LAYOUT, SIZES, generate
+from optsupply.analysis.sweep import sweep
+from optsupply.plan.check import check_plan, evaluate_plan
+from optsupply.analysis.whatif import WhatIf
 from tests.test_oracles import one_warehouse, toml_for, write_scenario
 
 SOLVE = dict(mip_gap=1e-9, threads=1, time_limit=120, seed=0)

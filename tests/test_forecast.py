@@ -12,8 +12,8 @@ import pytest
 import optsupply as ops
 from optsupply.cli import main
 from optsupply.forecasting import backtest as bt
-from optsupply.generate import generate
-from optsupply.testing import check_plan
+from optsupply.scenario.generate import generate
+from optsupply.plan.check import check_plan
 
 FORECAST_TABLES = ["demand", "launch_curve", "seasonality", "response"]
 

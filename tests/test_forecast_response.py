@@ -3,7 +3,7 @@
 Oracles: synthetic histories generated from a known Hill curve with geometric
 carryover on top of a known baseline (parameters recovered within sampling
 error), the closed forms of adstock and the Hill curve, the optimizer's own
-curve (:func:`optsupply.model.pwl.hill`) for the proportional-split identity,
+curve (:func:`optsupply.curves.hill`) for the proportional-split identity,
 and the planner's rows, which must come back unchanged where history has no
 spend.
 """
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from optsupply.forecasting.response import adstock, fit_hill_adstock, fit_response, hill_curve, history_uplift
-from optsupply.model.pwl import hill as optimizer_hill
+from optsupply.curves import hill as optimizer_hill
 
 COLS = ["product", "channel", "max_uplift", "half_saturation", "shape", "carryover"]
 
@@ -207,7 +207,7 @@ def test_empty_history_keeps_everything():
 
 
 def test_generated_scenario_fits_without_nan():
-    from optsupply.generate import generate
+    from optsupply.scenario.generate import generate
 
     sc = generate("small", 2)
     tot = sc.history.groupby(["product", "period"], as_index=False)[["units", "ad_spend"]].sum()

@@ -314,7 +314,7 @@ def test_bass_fit_gives_the_closed_form_diffusion_curve():
 
 
 def test_generated_scenario_runs_clean():
-    from optsupply.generate import generate
+    from optsupply.scenario.generate import generate
 
     sc = generate("small", 1)
     Lg = season_length(sc.settings)

@@ -20,7 +20,7 @@ import pytest
 import optsupply as ops
 from optsupply.cli import main as cli_main
 from optsupply.files import MARKER
-from optsupply.generate import (LAYOUT, PROFILES, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
+from optsupply.scenario.generate import (LAYOUT, PROFILES, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
                                 hill_best_average, profitable_spend)
 from tests.conftest import INSTANCES, ROOT
 

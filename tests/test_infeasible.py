@@ -3,9 +3,9 @@
 Two kinds of scenario:
 
 * conflicts visible without a solve: ``optsupply validate`` (and loading) reports them
-  as errors naming file, row and column (:func:`optsupply.validate.check_feasibility`);
+  as errors naming file, row and column (:func:`optsupply.scenario.checks.check_feasibility`);
 * conflicts only a solve reveals: ``optsupply.solve`` returns status ``infeasible`` with
-  ``kpis["causes"]`` from the elastic relaxation and HiGHS's IIS (:mod:`optsupply.explain`),
+  ``kpis["causes"]`` from the elastic relaxation and HiGHS's IIS (:mod:`optsupply.optimizer.explain`),
   and ``optsupply solve`` exits 1 printing each cause.
 """
 
@@ -22,11 +22,11 @@ import pytest
 import optsupply as ops
 from optsupply.cli import main
 from optsupply.errors import Report
-from optsupply.explain import Cause, explain
-from optsupply.scenario import Scenario
+from optsupply.optimizer.explain import Cause, explain
+from optsupply.scenario.core import Scenario
 from tests.conftest import INSTANCES
 
-check_tables = importlib.import_module("optsupply.validate").check_tables
+check_tables = importlib.import_module("optsupply.scenario.checks").check_tables
 
 
 @pytest.fixture(scope="module")
@@ -282,9 +282,9 @@ def test_feasible_scenarios_pass_the_checks() -> None:
 def test_receipt_checks_are_sound_on_random_variants(tiny: ops.Scenario) -> None:
     """Whatever the storage and working-capital checks flag has no feasible plan (the checks never
     refuse a scenario the model could plan): random receipts and capacities, solved without the checks."""
-    from optsupply.io import finalize_dtypes
+    from optsupply.scenario.io import finalize_dtypes
     from optsupply.model import build_model
-    from optsupply.solver import SolveOptions, solve_model
+    from optsupply.optimizer.highs import SolveOptions, solve_model
 
     rng = np.random.default_rng(7)
     pairs = list(zip(tiny.supply["product"], tiny.supply["warehouse"]))

@@ -44,7 +44,7 @@ import optsupply
 from optsupply import Scenario
 from optsupply.cli import main
 from optsupply.errors import OptsupplyError, ScenarioError
-from optsupply.schema import H_LAST, SETTINGS, TABLE_BY_NAME, TABLES
+from optsupply.scenario.schema import H_LAST, SETTINGS, TABLE_BY_NAME, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
@@ -84,7 +84,7 @@ def _base(name: str) -> Base:
         if name == "tiny":
             folder = TINY
         else:
-            from optsupply.generate import generate
+            from optsupply.scenario.generate import generate
 
             folder = _tmp() / name
             if not folder.exists():

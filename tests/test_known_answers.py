@@ -15,7 +15,7 @@ import json
 import pytest
 
 import optsupply as ops
-from optsupply.testing import check_plan
+from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
 KNOWN = ["tiny", "ww_example_3_9", "spp_12period", "cap41", "cap71", "cap101", "cap131"]

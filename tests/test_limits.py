@@ -1,6 +1,6 @@
 """Inputs that would exhaust the machine are refused up front, and bad options give one clean error line.
 
-* :class:`~optsupply.io.Limits` bounds the columns of a table (a workbook sheet's
+* :class:`~optsupply.scenario.io.Limits` bounds the columns of a table (a workbook sheet's
   used range is checked while it is streamed, before its rows become a table),
   the horizon, the model's estimated columns and a sweep's variants; each limit
   has an environment variable and a ``Limits`` field to raise it.
@@ -34,7 +34,7 @@ import pytest
 
 import optsupply as ops
 from optsupply import Limits, Scenario, ScenarioError, UsageError
-from optsupply import io as _io
+from optsupply.scenario import io as _io
 from optsupply.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,7 +260,7 @@ def test_time_limit_spent_before_highs_starts() -> None:
 def test_build_and_transfer_check_the_clock() -> None:
     from optsupply.errors import TimeLimitSpent
     from optsupply.model import build_model
-    from optsupply.solver import TIME_LIMIT, SolveOptions, solve_model
+    from optsupply.optimizer.highs import TIME_LIMIT, SolveOptions, solve_model
 
     scenario = Scenario.load(TINY)
     with pytest.raises(TimeLimitSpent, match="while building the model"):
@@ -285,12 +285,12 @@ def test_cli_time_limit_spent_is_no_plan_with_a_message(tmp_path: Path) -> None:
 
 
 def test_threads_are_capped_at_the_cores(caplog: pytest.LogCaptureFixture) -> None:
-    from optsupply import solver as _solver
-    from optsupply.solver import SolveOptions, available_cores, solve_options
+    from optsupply.optimizer import highs as _solver
+    from optsupply.optimizer.highs import SolveOptions, available_cores, solve_options
 
     cores = available_cores()
     _solver._threads_noted.discard(100_000)  # noted once per process
-    with caplog.at_level(logging.WARNING, logger="optsupply.solver"):
+    with caplog.at_level(logging.WARNING, logger="optsupply.optimizer.highs"):
         opts = SolveOptions(threads=100_000)
     assert opts.threads == cores
     assert f"note: 100000 solver threads asked for, but {cores} core" in caplog.text
@@ -300,7 +300,7 @@ def test_threads_are_capped_at_the_cores(caplog: pytest.LogCaptureFixture) -> No
 
 
 def test_threads_from_the_command_line_and_scenario(sc: Path, tmp_path: Path) -> None:
-    from optsupply.solver import available_cores
+    from optsupply.optimizer.highs import available_cores
 
     run = subprocess.run([sys.executable, "-m", "optsupply", "solve", str(TINY), "--threads", "100000", "-q",
                           "--out", str(tmp_path / "p1")], capture_output=True, text=True, timeout=300)
@@ -375,7 +375,7 @@ GRID_KEYS = ["products.price[P1]", "products.price[P2]", "products.price[P3]", "
 
 
 def test_a_huge_grid_is_counted_not_expanded(tmp_path: Path) -> None:
-    from optsupply.sweep import load_sweep
+    from optsupply.analysis.sweep import load_sweep
 
     grid = write_grid(tmp_path / "grid.toml", GRID_KEYS, 50)
     assert grid.stat().st_size < 4_000
@@ -388,7 +388,7 @@ def test_a_huge_grid_is_counted_not_expanded(tmp_path: Path) -> None:
 
 
 def test_variant_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from optsupply.sweep import load_sweep
+    from optsupply.analysis.sweep import load_sweep
 
     grid = write_grid(tmp_path / "grid.toml", GRID_KEYS[:2], 2)
     assert len(load_sweep(grid)) == 4

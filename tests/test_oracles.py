@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-from optsupply.testing import check_plan
+from optsupply.plan.check import check_plan
 
 # ---------------------------------------------------------------------- helpers
 

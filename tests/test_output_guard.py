@@ -30,7 +30,7 @@ import optsupply as ops
 from optsupply.cli import main
 from optsupply.errors import UsageError, WriteError
 from optsupply.files import MARKER, clean_stale, guard_file, guard_folder, read_marker, write_file, write_folder
-from optsupply.generate import generate
+from optsupply.scenario.generate import generate
 from tests.conftest import INSTANCES
 
 
@@ -177,12 +177,12 @@ def test_symlinks_cannot_smuggle_a_write_into_an_input(tiny_dir: Path, tmp_path:
 
 def test_location_is_checked_before_the_solve(tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture) -> None:
-    import optsupply.optimize
+    import optsupply.optimizer.optimize
 
     def no_solve(*args: object, **kwargs: object) -> None:
         raise AssertionError("the solve started although the output cannot be written")
 
-    monkeypatch.setattr(optsupply.optimize, "solve", no_solve)
+    monkeypatch.setattr(optsupply.optimizer.optimize, "solve", no_solve)
     (tmp_path / "file.txt").write_text("x")
     assert main(["solve", str(tiny_dir), "--out", str(tmp_path / "file.txt" / "plan"), "-q"]) == 2
     assert "is not a folder" in capsys.readouterr().err

@@ -1,10 +1,10 @@
 """The three baselines of the uplift benchmark, each rule checked against a hand calculation.
 
-(a) the practitioner rules (:func:`optsupply.baseline.practitioner_plan`), one small hand-built
+(a) the practitioner rules (:func:`optsupply.baselines.rules.practitioner_plan`), one small hand-built
 scenario per rule; (b) optimal supply under the practitioner's commercial decisions
-(:func:`optsupply.sequential.optimal_supply_plan`); (c) sequential-optimal
-(:func:`optsupply.sequential.sequential_plan`); and the joint search started from the best
-baseline. Every plan also passes the independent checker (:func:`optsupply.testing.check_plan`).
+(:func:`optsupply.optimizer.sequential.optimal_supply_plan`); (c) sequential-optimal
+(:func:`optsupply.optimizer.sequential.sequential_plan`); and the joint search started from the best
+baseline. Every plan also passes the independent checker (:func:`optsupply.plan.check.check_plan`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-from optsupply.baseline import practitioner_plan, profitable_spend, siloed_plan, uplift_report
-from optsupply.decompose import start_plan
-from optsupply.optimize import _not_below
-from optsupply.plan import mip_gap
-from optsupply.sequential import commercial_scenario, optimal_supply_plan, sequential_plan
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.baselines.rules import practitioner_plan, profitable_spend, siloed_plan, uplift_report
+from optsupply.optimizer.decompose import start_plan
+from optsupply.optimizer.optimize import _not_below
+from optsupply.plan.core import mip_gap
+from optsupply.optimizer.sequential import commercial_scenario, optimal_supply_plan, sequential_plan
+from optsupply.plan.check import check_plan, evaluate_plan
 from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]

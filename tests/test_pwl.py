@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from optsupply.model.pwl import HillPWL, hill, hill_pwl
+from optsupply.curves import hill
+from optsupply.model.pwl import HillPWL, hill_pwl
 
 SHAPES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 TOLERANCES = (0.05, 0.01, 0.005, 0.001)

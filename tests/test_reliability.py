@@ -34,12 +34,12 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply import solver as solver_mod
+from optsupply.optimizer import highs as solver_mod
 from optsupply.cli import main
 from optsupply.errors import UsageError
 from optsupply.files import write_folder
-from optsupply.generate import generate
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.scenario.generate import generate
+from optsupply.plan.check import check_plan, evaluate_plan
 from tests.conftest import INSTANCES, ROOT
 
 TIMING = {"build_seconds", "solve_seconds"}  # KPIs that may differ between identical runs
@@ -405,7 +405,7 @@ def _default_sigint() -> None:  # the child gets Python's KeyboardInterrupt hand
 
 _SIGINT_AT_FIRST_INCUMBENT = """
 import os, signal, sys
-from optsupply import solver
+from optsupply.optimizer import highs as solver
 from optsupply.cli import main
 
 real = solver._StoppableHighs._solve

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.schema import README_BEGIN, README_END, TABLES, format_reference
+from optsupply.scenario.schema import README_BEGIN, README_END, TABLES, format_reference
 from tests.conftest import INSTANCES, ROOT
 
 

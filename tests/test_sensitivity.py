@@ -1,4 +1,4 @@
-"""Shadow prices (optsupply.sensitivity) against oracles from outside the code.
+"""Shadow prices (optsupply.analysis.sensitivity) against oracles from outside the code.
 
 * hand-built one- or two-product scenarios whose shadow prices follow from a
   line of arithmetic (written next to each test);
@@ -25,12 +25,12 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 import optsupply as ops
 from optsupply.errors import UsageError
-from optsupply.generate import generate
+from optsupply.scenario.generate import generate
 from optsupply.model import build_model
 from optsupply.cli import main
-from optsupply.sensitivity import (COLUMNS, NOTES, NoPlanError, plan_integers, sensitivity,
+from optsupply.analysis.sensitivity import (COLUMNS, NOTES, NoPlanError, plan_integers, sensitivity,
                                    write_sensitivity)
-from optsupply.testing import check_plan
+from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
 PRODUCT_HEADER = ("product,category,brand,price,unit_cost,holding_cost,volume,status,launch_earliest,launch_latest,"

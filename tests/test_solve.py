@@ -10,7 +10,7 @@ import pytest
 
 import optsupply as ops
 from optsupply.cli import main
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.plan.check import check_plan, evaluate_plan
 from tests.conftest import INSTANCES
 
 
@@ -107,7 +107,7 @@ def test_status_optimal_and_gap_zero_on_tiny() -> None:
 def test_zero_ad_budget_buys_no_uplift() -> None:
     """Regression: with advertising.total_budget = 0 no chord was kept and uplift came for free."""
     import optsupply as ops
-    from optsupply.testing import check_plan
+    from optsupply.plan.check import check_plan
 
     sc = ops.Scenario.load("instances/tiny").with_changes({"advertising.total_budget": 0})
     plan = ops.solve(sc, threads=1, mip_gap=1e-9)
@@ -134,9 +134,9 @@ def test_a_switched_off_set_up_carries_nothing() -> None:
     """Within HiGHS's tolerances an order of 1e-6 units can sit under placed = 1e-9 (seen on medium); the
     plan must show no such order (it would break min_order), and the checker must accept the result."""
     from optsupply.model import build_model, prepare
-    from optsupply.optimize import finish_plan
-    from optsupply.solver import SolveOptions, solve_model
-    from optsupply.testing import check_plan
+    from optsupply.optimizer.optimize import finish_plan
+    from optsupply.optimizer.highs import SolveOptions, solve_model
+    from optsupply.plan.check import check_plan
 
     sc = ops.Scenario.load(INSTANCES / "tiny").with_changes({"supply.min_order": {("P1", "W1"): 10.0}})
     m, d = build_model(sc, prepare(sc))

@@ -1,6 +1,6 @@
 """Property-based solve tests: random valid scenarios → a plan the checker accepts, KPIs that add up.
 
-Scenarios come from :func:`optsupply.generate.generate` with a drawn seed, then
+Scenarios come from :func:`optsupply.scenario.generate.generate` with a drawn seed, then
 random valid ``with_changes`` tweaks (prices, costs, demand, capacities,
 budgets, featured slots). Solves stop on the gap or on a node limit (never on
 the wall clock), so a run is reproducible.
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import optsupply as ops
 from optsupply.errors import ScenarioError
-from optsupply.generate import generate
-from optsupply.plan import COST_KEYS
-from optsupply.testing import check_plan, evaluate_plan
+from optsupply.scenario.generate import generate
+from optsupply.plan.core import COST_KEYS
+from optsupply.plan.check import check_plan, evaluate_plan
 
 OPTIONS: dict[str, Any] = dict(threads=1, seed=0, mip_gap=0.02, time_limit=600, highs_options={"mip_max_nodes": 50})
 TIMING = {"build_seconds", "solve_seconds"}

@@ -2,7 +2,7 @@
 
 Oracles come from outside the sweep code: cold ``optsupply.solve`` of each
 variant in this process, hand-computed cell values from the tiny instance's
-CSV files, and the independent plan checker (:func:`optsupply.testing.check_plan`).
+CSV files, and the independent plan checker (:func:`optsupply.plan.check.check_plan`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 
 import optsupply as ops
 from optsupply.errors import UsageError
-from optsupply.sweep import (RESULT_COLUMNS, Variant, add_parser, format_changes, load_sweep, merge_changes, parse_set,
+from optsupply.analysis.sweep import (RESULT_COLUMNS, Variant, add_parser, format_changes, load_sweep, merge_changes, parse_set,
                              solve_variant, sweep)
-from optsupply.testing import check_plan
+from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
 TINY = INSTANCES / "tiny"
@@ -463,16 +463,16 @@ def test_cli_sweep_prints_table_and_exit_codes(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_cost_columns_follow_the_plan() -> None:
-    from optsupply.plan import COST_KEYS
-    from optsupply.sweep import COST_KEYS as SWEEP_COSTS
+    from optsupply.plan.core import COST_KEYS
+    from optsupply.analysis.sweep import COST_KEYS as SWEEP_COSTS
 
     assert SWEEP_COSTS == COST_KEYS
 
 
 def test_module_is_callable_and_folder_names_are_safe() -> None:
-    import optsupply.sweep as mod
-    from optsupply.sweep import _safe_names
+    import optsupply.analysis.sweep as mod
+    from optsupply.analysis.sweep import _safe_names
 
-    assert callable(mod)                      # optsupply.sweep(sc, variants, ...) works even once imported
+    assert callable(mod)                      # optsupply.analysis.sweep(sc, variants, ...) works even once imported
     names = _safe_names(["a/b", "A/B", "x*1.1; y=2", "..", "results.csv", "con"])
     assert names == ["a-b", "A-B-2", "xx1.1_y=2", "variant", "results.csv-2", "con_"]

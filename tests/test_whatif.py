@@ -17,10 +17,10 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 import optsupply as ops
 from optsupply.errors import ScenarioError
-from optsupply.generate import generate
+from optsupply.scenario.generate import generate
 from optsupply.model import build_model
-from optsupply.testing import check_plan
-from optsupply.whatif import Update, WhatIf
+from optsupply.plan.check import check_plan
+from optsupply.analysis.whatif import Update, WhatIf
 from tests.conftest import INSTANCES
 
 OPTS = {"mip_gap": 1e-6, "threads": 1, "time_limit": 60}

@@ -6,7 +6,7 @@
   never a plan.
 * Flat Hill curves inside the accepted range solve to checked plans.
 * ``optimize.finish_plan`` (every MIP solve, ``WhatIf`` re-solves) and
-  ``optimize.solve(method="decompose")`` run :func:`optsupply.testing.check_plan`;
+  ``optimize.solve(method="decompose")`` run :func:`optsupply.plan.check.check_plan`;
   a plan that breaks a rule is repaired (the LP re-solved with its integer
   decisions fixed) or not returned (status ``error``), never labelled optimal.
 """
@@ -21,13 +21,14 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-import optsupply.optimize as optimize
+import optsupply.optimizer.optimize as optimize
 from optsupply.cli import main
 from optsupply.errors import ScenarioError
-from optsupply.model.pwl import hill, hill_pwl
-from optsupply.plan import evaluate
-from optsupply.testing import check_plan
-from optsupply.whatif import WhatIf
+from optsupply.curves import hill
+from optsupply.model.pwl import hill_pwl
+from optsupply.model.extract import evaluate
+from optsupply.plan.check import check_plan
+from optsupply.analysis.whatif import WhatIf
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 KEY = ("P1", "search")
@@ -214,7 +215,7 @@ def test_whatif_re_solves_are_checked(tiny: ops.Scenario, monkeypatch: pytest.Mo
 
 
 def test_decomposed_plans_are_checked(tiny: ops.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
-    import optsupply.decompose as dec
+    import optsupply.optimizer.decompose as dec
 
     real = dec._sorted
     monkeypatch.setattr(dec, "_sorted", lambda plan: _overstock(real(plan), dec.prepare(tiny), tiny)[0])
@@ -227,7 +228,7 @@ def test_sweep_variants_are_checked(tiny: ops.Scenario, monkeypatch: pytest.Monk
     """A sweep solves its variants with optimize.solve, so they pass finish_plan's check (here in-process)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from optsupply.sweep import sweep
+    from optsupply.analysis.sweep import sweep
 
     calls = _corrupt_first_extraction(monkeypatch)
     monkeypatch.setattr(optimize, "repair_plan", lambda *a, **k: (None, ["still broken"]), raising=False)

@@ -190,7 +190,7 @@ def rolling_origin_backtest(sc, L: int, response_fits: pd.DataFrame | None = Non
     """Rolling-origin backtest of active-product demand (see the module docstring)."""
     from optsupply.forecasting.response import history_uplift
     from optsupply.forecasting.seasonal import forecast_active, seasonal_indices
-    from optsupply.scenario import Scenario
+    from optsupply.scenario.core import Scenario
 
     h = sc.history
     if h.empty:

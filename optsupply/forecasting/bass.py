@@ -72,6 +72,8 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import least_squares
 
+from optsupply.curves import _cdf, _density, _increment, bass_cdf, bass_density, bass_increment  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 #: Default bounds of (m, p, q): m > 0, p in [1e-6, 1), q in [0, 3).
@@ -86,92 +88,7 @@ _H = 1e-30  # complex step
 
 
 # --------------------------------------------------------------------------- the curve
-
-
-def _cdf(t: np.ndarray, p, q):
-    """``F(t)`` for real ``t`` and real or complex ``p, q`` (complex-step friendly)."""
-    tt = np.maximum(t, 0.0)
-    e = np.exp(-(p + q) * tt)
-    return np.where(t > 0, (1.0 - e) / (1.0 + (q / p) * e), 0.0)
-
-
-def _density(t: np.ndarray, p, q):
-    """``f(t)`` for real ``t`` and real or complex ``p, q``; ``f(t < 0) = 0``, ``f(0) = p``."""
-    tt = np.maximum(t, 0.0)
-    e = np.exp(-(p + q) * tt)
-    return np.where(t >= 0, (p + q) ** 2 / p * e / (1.0 + (q / p) * e) ** 2, 0.0)
-
-
-def _increment(age: np.ndarray, p, q):
-    return _cdf(age + 1.0, p, q) - _cdf(age, p, q)
-
-
-def bass_cdf(t: np.ndarray | float, p: float, q: float) -> np.ndarray:
-    r"""Cumulative Bass adoption share.
-
-    .. math:: F(t) = \frac{1 - e^{-(p+q)t}}{1 + (q/p)\,e^{-(p+q)t}}, \qquad F(t \le 0) = 0.
-
-    Parameters
-    ----------
-    t : array_like
-        Time since launch, in periods.
-    p, q : float
-        Coefficients of innovation (``p > 0``) and imitation (``q >= 0``).
-
-    Returns
-    -------
-    numpy.ndarray
-        Share of the market potential adopted by ``t`` (float64, shape of ``t``).
-    """
-    return _cdf(np.asarray(t, dtype="float64"), float(p), float(q))
-
-
-def bass_density(t: np.ndarray | float, p: float, q: float) -> np.ndarray:
-    r"""Bass adoption density (rate of adoption as a share of the potential).
-
-    .. math:: f(t) = \frac{dF}{dt} = \frac{(p+q)^2}{p}\,
-              \frac{e^{-(p+q)t}}{\bigl(1 + (q/p)\,e^{-(p+q)t}\bigr)^2}, \qquad f(t < 0) = 0,
-
-    with :math:`f(0) = p`. It peaks at :math:`t^* = \ln(q/p)/(p+q)` when :math:`q > p`.
-
-    Parameters
-    ----------
-    t : array_like
-        Time since launch.
-    p, q : float
-        Coefficients of innovation and imitation.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``f(t)`` (float64, shape of ``t``).
-    """
-    return _density(np.asarray(t, dtype="float64"), float(p), float(q))
-
-
-def bass_increment(age: np.ndarray | float, p: float, q: float) -> np.ndarray:
-    r"""Share of the market potential adopted in the period of age ``a`` (age 0 = launch period).
-
-    .. math:: g(a) = F(a+1) - F(a), \qquad \sum_{a \ge 0} g(a) = 1.
-
-    For ``q > p`` the sequence rises to a single peak near age
-    :math:`\ln(q/p)/(p+q) - 1/2` and then falls.
-
-    Parameters
-    ----------
-    age : array_like
-        Ages in periods (``age >= 0``; a negative age gives 0).
-    p, q : float
-        Coefficients of innovation and imitation.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``F(age+1) − F(age)`` (float64, shape of ``age``).
-    """
-    a = np.asarray(age, dtype="float64")
-    return _increment(a, float(p), float(q))
-
+# (closed forms in optsupply.curves, shared with the generator)
 
 def _shape(form: str):
     return _increment if form == "increment" else _density

@@ -9,7 +9,7 @@ Model (per product, on totals over regions; history spend has no channel)::
 with ``x_t`` the product's ad spend, ``y_t`` its units, ``b_t`` the baseline
 (expected units without advertising), ``M = max_uplift``, ``K =
 half_saturation``, ``s = shape``, ``λ = carryover``. This is the curve of
-``response.csv`` (:func:`optsupply.model.pwl.hill`) with the optimizer's
+``response.csv`` (:func:`optsupply.curves.hill`) with the optimizer's
 adstock recursion.
 
 Channels
@@ -53,7 +53,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
-from optsupply.schema import MAX_AMOUNT, MIN_HALF_SATURATION
+from optsupply.scenario.schema import MAX_AMOUNT, MIN_HALF_SATURATION
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def adstock(x: np.ndarray, carryover: float) -> np.ndarray:
 def hill_curve(a: np.ndarray, max_uplift: float, half_saturation: float, shape: float) -> np.ndarray:
     r"""Hill curve :math:`g(a) = M a^s / (a^s + K^s)` (0 for ``a <= 0``), computed without overflow.
 
-    Written as :math:`M / (1 + (K/a)^s)`; identical to :func:`optsupply.model.pwl.hill`.
+    Written as :math:`M / (1 + (K/a)^s)`; identical to :func:`optsupply.curves.hill`.
     """
     a = np.asarray(a, dtype="float64")
     pos = a > 0
@@ -220,7 +220,7 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
 
     # grid (λ × s × K): the linear part in closed form at every point
     A = np.stack([adstock(xx, lam) for lam in _GRID_CARRY])  # nλ × n
-    # within the half_saturation a scenario accepts (optsupply.schema), so that the fitted curve can be planned with
+    # within the half_saturation a scenario accepts (optsupply.scenario.schema), so that the fitted curve can be planned with
     k_lo = max(float(xx[xx > 0].min()) / 20.0, MIN_HALF_SATURATION)
     k_hi = min(max(20.0 * float(A.max()), 10.0 * k_lo), MAX_AMOUNT)
     Ks = np.geomspace(k_lo, k_hi, _GRID_K)

@@ -21,7 +21,7 @@ import time
 import pyomo.environ as pyo
 
 from optsupply.errors import TimeLimitSpent
-from optsupply.io import ENV_MAX_MODEL_COLUMNS, Limits, over_limit
+from optsupply.scenario.io import ENV_MAX_MODEL_COLUMNS, Limits, over_limit
 from optsupply.model.advertising import add_advertising
 from optsupply.model.data import ModelData, ModelError, prepare
 from optsupply.model.demand import add_demand
@@ -29,7 +29,7 @@ from optsupply.model.inventory import add_inventory
 from optsupply.model.launch import add_launch
 from optsupply.model.objective import COSTS, add_objective
 from optsupply.model.transport import add_transport
-from optsupply.scenario import Scenario
+from optsupply.scenario.core import Scenario
 
 #: memory and build + transfer time of one model column, as measured by ``optsupply bench`` (benchmarks/README.md)
 BYTES_PER_COLUMN, SECONDS_PER_COLUMN = 4.6e3, 200e-6

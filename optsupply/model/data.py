@@ -24,7 +24,7 @@ import numpy as np
 
 from optsupply.errors import OptsupplyError
 from optsupply.model.pwl import MAX_SPEND, MIN_SPEND, HillPWL, hill_pwl
-from optsupply.scenario import Scenario
+from optsupply.scenario.core import Scenario
 
 
 class ModelError(OptsupplyError):

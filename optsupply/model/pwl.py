@@ -119,15 +119,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit
 
-__all__ = ["HillPWL", "hill_pwl", "hill", "MIN_SPEND", "MAX_SPEND"]
+
+__all__ = ["HillPWL", "hill_pwl", "MIN_SPEND", "MAX_SPEND"]
 
 #: The spends (money per period) over which the model's curves meet ``pwl_tolerance``. Below ``MIN_SPEND`` --
 #: 100 x HiGHS's absolute feasibility tolerance (1e-7), which is also the smallest money a plan shows -- a spend is
 #: not resolved: a first breakpoint there would make the chord's slope, and so the uplift a tolerance-sized spend
 #: buys, unbounded (a Hill curve with shape < 1 has an infinite slope at 0). ``MAX_SPEND`` is the largest budget
-#: a scenario accepts (:data:`optsupply.schema.MAX_TOTAL`). Curves whose breakpoints lie inside anyway (every
+#: a scenario accepts (:data:`optsupply.scenario.schema.MAX_TOTAL`). Curves whose breakpoints lie inside anyway (every
 #: shape >= 1 with half_saturation >= 1e-3) are not changed by them.
 MIN_SPEND = 1e-5
 MAX_SPEND = 1e12
@@ -170,19 +170,6 @@ class HillPWL:
     max_error: float
     resolved_from: float = 0.0
     resolved_to: float = math.inf
-
-
-def hill(e, max_uplift: float, half_saturation: float, shape: float) -> np.ndarray:
-    """The Hill curve ``M e^s / (e^s + k^s)``, vectorised over ``e``.
-
-    Computed as ``M * expit(s * ln(e / k))``: exact 0 at ``e = 0``, tends to
-    ``M`` for large ``e`` without overflow, and ``h(k) = M / 2``. Negative
-    ``e`` are treated as 0.
-    """
-    x = np.maximum(np.asarray(e, dtype=float), 0.0) / float(half_saturation)
-    with np.errstate(divide="ignore", over="ignore"):
-        z = float(shape) * np.log(x)
-    return float(max_uplift) * expit(z)
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ timing, orders, stock, shipments, ads, featuring of one product) is the
 product's own. :func:`decompose` exploits that:
 
 **Start.** The best baseline available (:func:`start_plan`): the practitioner
-plan (:func:`optsupply.baseline.practitioner_plan`), the naive siloed plan, or
+plan (:func:`optsupply.baselines.rules.practitioner_plan`), the naive siloed plan, or
 a plan passed in (``start``, e.g. the practitioner plan with its supply part
 optimised), whichever earns most; each is feasible by construction and checked
 like any plan. A group's new plan is only taken when it improves the whole
@@ -36,7 +36,7 @@ solved as a MIP, with
   sub-MIP starts from at least the current plan.
 
 The group's new plan replaces its rows when the whole plan's profit
-(recomputed from the tables, :func:`optsupply.plan.evaluate`) improves.
+(recomputed from the tables, :func:`optsupply.model.extract.evaluate`) improves.
 Sweeps repeat while they improve and time remains.
 
 **Bound.** Lagrangian: every coupling row is priced instead of enforced,
@@ -80,9 +80,10 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
-from optsupply.plan import TABLE_COLUMNS, Plan, empty_plan, evaluate, extract_plan, mip_gap
-from optsupply.scenario import Scenario
-from optsupply.solver import INTERRUPTED, OPTIMAL, TIME_LIMIT, SolveOptions, highs_options
+from optsupply.model.extract import evaluate, extract_plan
+from optsupply.plan.core import TABLE_COLUMNS, Plan, empty_plan, mip_gap
+from optsupply.scenario.core import Scenario
+from optsupply.optimizer.highs import INTERRUPTED, OPTIMAL, TIME_LIMIT, SolveOptions, highs_options
 
 logger = logging.getLogger(__name__)
 
@@ -625,8 +626,8 @@ def _reporter(opts: SolveOptions) -> Callable[[str], None]:
 def start_plan(sc: Scenario, start: Plan | None = None) -> tuple[Plan | None, str]:
     """The best available start: the highest profit of the practitioner plan, the naive siloed plan and
     ``start`` (when given, and it passes the checker); (None, why) when there is none."""
-    from optsupply.baseline import BaselineError, practitioner_plan, siloed_plan
-    from optsupply.testing import check_plan, evaluate_plan
+    from optsupply.baselines.rules import BaselineError, practitioner_plan, siloed_plan
+    from optsupply.plan.check import check_plan, evaluate_plan
 
     found, why = [], ""
     if start is not None and start.kpis.get("profit") is not None:
@@ -655,10 +656,10 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     The search starts from the best of the practitioner plan, the naive siloed plan and ``start``
     (:func:`start_plan`), and only accepts improvements: the result is never below its start. With
     ``fixed_commercial`` the start's launches, featured products and ad spend stay fixed
-    (:func:`optsupply.sequential.fix_commercial`; the start is then ``start`` itself) and only the
+    (:func:`optsupply.optimizer.sequential.fix_commercial`; the start is then ``start`` itself) and only the
     supply part is optimised; no bound is computed.
     """
-    from optsupply.sequential import fix_commercial
+    from optsupply.optimizer.sequential import fix_commercial
 
     t0 = time.perf_counter()
     limit = float(opts.time_limit if opts.time_limit is not None else 300.0)

@@ -1,7 +1,7 @@
 """Shadow prices of a plan, in business terms: what one more unit of a resource is worth.
 
 >>> import optsupply as ops
->>> from optsupply.sensitivity import sensitivity, write_sensitivity
+>>> from optsupply.analysis.sensitivity import sensitivity, write_sensitivity
 >>> sc = ops.Scenario.load("instances/tiny")
 >>> df = sensitivity(sc, threads=1)              # solves first; or pass plan=...
 >>> df[df.binding]                               # the limits that cost money
@@ -86,9 +86,10 @@ from optsupply.errors import OptsupplyError, UsageError
 from optsupply.files import guard_file, write_file
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
-from optsupply.plan import ZERO, Plan, extract_plan
-from optsupply.scenario import Scenario
-from optsupply.solver import OPTIMAL, SolveOptions, solve_model, solve_options
+from optsupply.model.extract import extract_plan
+from optsupply.plan.core import ZERO, Plan
+from optsupply.scenario.core import Scenario
+from optsupply.optimizer.highs import OPTIMAL, SolveOptions, solve_model, solve_options
 
 NOTES = (
     "Marginal values around the chosen integer plan: launches, category/brand onboarding, orders placed, "
@@ -311,7 +312,7 @@ def sensitivity(scenario: Scenario | str | os.PathLike, plan: Plan | str | os.Pa
         Seconds per MIP re-solve (default: the smaller of 10 s and the
         scenario's time limit). The gap is the scenario's (or ``mip_gap``).
     **solve_options
-        :class:`~optsupply.solver.SolveOptions` fields (``time_limit``,
+        :class:`~optsupply.optimizer.highs.SolveOptions` fields (``time_limit``,
         ``mip_gap``, ``threads``, ``seed``, ``presolve``, ``log``,
         ``highs_options``), used for the first solve and every re-solve.
 
@@ -338,7 +339,7 @@ def sensitivity(scenario: Scenario | str | os.PathLike, plan: Plan | str | os.Pa
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     opts = SolveOptions.from_scenario(sc.settings, **solve_options)
     if plan is None:
-        from optsupply.optimize import solve
+        from optsupply.optimizer.optimize import solve
 
         plan = solve(sc, **solve_options)
     elif not isinstance(plan, Plan):

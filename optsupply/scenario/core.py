@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from optsupply import io as _io
-from optsupply.io import FIRST_DATA_ROW, Limits
+from optsupply.scenario import io as _io
+from optsupply.scenario.io import FIRST_DATA_ROW, Limits
 from optsupply.errors import Problem, Report, ScenarioError, UsageError
 from optsupply.files import guard_file, guard_folder, write_file, write_folder
-from optsupply.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
-from optsupply.validate import check_settings, check_tables
+from optsupply.scenario.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
+from optsupply.scenario.checks import check_settings, check_tables
 
 
 class Scenario:

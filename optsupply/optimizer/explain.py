@@ -42,7 +42,7 @@ Infeasibilities that need no solve (a must-launch product without supply,
 a minimum assortment larger than the category, must-launch products that do
 not fit under the launch cap, receipts that cannot fit in storage or under
 the working-capital cap) are errors of ``optsupply validate`` already
-(:func:`optsupply.validate.check_feasibility`), so a scenario that loads
+(:func:`optsupply.scenario.checks.check_feasibility`), so a scenario that loads
 reaches this module only with the conflicts a solve can reveal.
 """
 
@@ -61,9 +61,9 @@ import pyomo.environ as pyo
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
-from optsupply.scenario import Scenario
-from optsupply.schema import SCENARIO_FILE, TABLE_BY_NAME, WORKBOOK_SETTINGS_SHEET
-from optsupply.solver import (
+from optsupply.scenario.core import Scenario
+from optsupply.scenario.schema import SCENARIO_FILE, TABLE_BY_NAME, WORKBOOK_SETTINGS_SHEET
+from optsupply.optimizer.highs import (
     OPTIMAL,
     TIME_LIMIT,
     SolveOptions,
@@ -73,7 +73,7 @@ from optsupply.solver import (
 
 logger = logging.getLogger(__name__)
 
-FIRST_DATA_ROW = 2  # the header is spreadsheet row 1 (as in optsupply.io)
+FIRST_DATA_ROW = 2  # the header is spreadsheet row 1 (as in optsupply.scenario.io)
 
 #: family -> (weight per unit of slack, relative to the row's bound?)
 ELASTIC: dict[str, tuple[float, bool]] = {
@@ -610,7 +610,7 @@ def _iis(m: pyo.ConcreteModel, opts: SolveOptions) -> tuple[str, list[Any], list
     import highspy
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    from optsupply import solver as _solver
+    from optsupply.optimizer import highs as _solver
 
     reset = getattr(_solver, "_reset_scheduler_if_threads_change", None)
     if reset is not None:
@@ -619,7 +619,7 @@ def _iis(m: pyo.ConcreteModel, opts: SolveOptions) -> tuple[str, list[Any], list
     if not opt.available():
         return "not run", [], []
     opt.set_instance(m)
-    h = opt._solver_model  # private, as in optsupply.whatif (verified on Pyomo 6.10.1)
+    h = opt._solver_model  # private, as in optsupply.analysis.whatif (verified on Pyomo 6.10.1)
     cmap = opt._pyomo_con_to_solver_con_map
     vmap = opt._pyomo_var_to_solver_var_map
     h.setOptionValue("output_flag", False)

@@ -18,24 +18,24 @@ clock and a CPU clock (the process's CPU, all threads):
 ``validate``
     the loader's checks and typing (what :meth:`Scenario.load` does after reading);
 ``baseline``
-    the siloed baseline (:func:`optsupply.baseline.siloed_plan`), its profit
+    the siloed baseline (:func:`optsupply.baselines.rules.siloed_plan`), its profit
     is compared with the joint plan's (not part of the total);
 ``build``
     :func:`optsupply.model.prepare` + :func:`optsupply.model.build_model`;
 ``transfer``
     ``Highs.set_instance`` of Pyomo's contrib interface (automatic updates
-    switched off, as in :class:`optsupply.whatif.WhatIf`, so that the solve
+    switched off, as in :class:`optsupply.analysis.whatif.WhatIf`, so that the solve
     after it does not scan the model again);
 ``solve``
     HiGHS (``run``) and mapping its termination to optsupply's status;
 ``extract``
-    loading the incumbent's values and :func:`optsupply.optimize.finish_plan`;
+    loading the incumbent's values and :func:`optsupply.optimizer.optimize.finish_plan`;
 ``check``
-    :func:`optsupply.testing.check_plan` (not part of the total).
+    :func:`optsupply.plan.check.check_plan` (not part of the total).
 
 ``total`` is load + validate + build + transfer + solve + extract: the time
 ``optsupply solve`` needs to a plan. With ``--method decompose`` or ``auto``
-(when :func:`optsupply.optimize.solve` accepts ``method``) the ``solve`` phase
+(when :func:`optsupply.optimizer.optimize.solve` accepts ``method``) the ``solve`` phase
 is one call of that function, with its own build inside; build, transfer and
 extract are then empty and so is the model size.
 
@@ -77,11 +77,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "bench"
 
-#: Generator sizes in ladder order (the keys of :data:`optsupply.generate.SIZES`).
+#: Generator sizes in ladder order (the keys of :data:`optsupply.scenario.generate.SIZES`).
 SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
 #: Shipped instances (folders under ``instances/``), smallest of each family first.
 INSTANCE_NAMES = ("ww_example_3_9", "spp_12period", "cap41", "cap71", "cap101", "cap131",
@@ -179,10 +179,10 @@ def select_specs(sizes: Sequence[str] | None = None, seeds: Sequence[int] | None
 
 
 def solve_accepts_method() -> bool:
-    """Whether :func:`optsupply.optimize.solve` takes a ``method`` keyword (a decomposition exists)."""
+    """Whether :func:`optsupply.optimizer.optimize.solve` takes a ``method`` keyword (a decomposition exists)."""
     import inspect
 
-    from optsupply import optimize
+    from optsupply.optimizer import optimize
 
     return "method" in inspect.signature(optimize.solve).parameters
 
@@ -193,7 +193,7 @@ def check_method(method: str) -> None:
     if method not in METHODS:
         raise UsageError(f"unknown --method '{method}': use one of {', '.join(METHODS)}")
     if method != "mip" and not solve_accepts_method():
-        raise UsageError(f"--method {method}: this optsupply.optimize.solve has no 'method' argument "
+        raise UsageError(f"--method {method}: this optsupply.optimizer.optimize.solve has no 'method' argument "
                          "(no decomposition); only --method mip is available")
 
 
@@ -243,18 +243,18 @@ def _import_everything() -> None:
     """Import what the phases use, so that no phase pays for an import."""
     import importlib
 
-    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baseline", "optsupply.generate",
-                   "optsupply.model", "optsupply.optimize", "optsupply.plan", "optsupply.solver", "optsupply.testing"):
+    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baselines.rules", "optsupply.scenario.generate",
+                   "optsupply.model", "optsupply.optimizer.optimize", "optsupply.plan.core", "optsupply.optimizer.highs", "optsupply.plan.check"):
         importlib.import_module(module)
 
 
 def load_scenario(spec: Spec, run: _Run) -> Any:
     """The ``load`` and ``validate`` phases: the same steps (and the same scenario) as
-    :func:`optsupply.generate.generate` or :meth:`optsupply.Scenario.load`, timed separately."""
+    :func:`optsupply.scenario.generate.generate` or :meth:`optsupply.Scenario.load`, timed separately."""
     if spec.kind == "generated":
-        from optsupply.generate import SIZES as GEN_SIZES
-        from optsupply.generate import _Builder
-        from optsupply.generate import _validated as validated_generated
+        from optsupply.scenario.generate import SIZES as GEN_SIZES
+        from optsupply.scenario.generate import _Builder
+        from optsupply.scenario.generate import _validated as validated_generated
 
         if spec.size not in GEN_SIZES:
             raise ValueError(f"unknown size '{spec.size}'")
@@ -262,16 +262,16 @@ def load_scenario(spec: Spec, run: _Run) -> Any:
             settings, tables = _Builder(spec.size, int(spec.seed or 0)).build()
         with run.phase("validate"):
             return validated_generated(settings, tables)
-    from optsupply import io as _io
+    from optsupply.scenario import io as _io
     from optsupply.errors import Report, ScenarioError
-    from optsupply.scenario import Scenario
-    from optsupply.validate import check_settings, check_tables
+    from optsupply.scenario.core import Scenario
+    from optsupply.scenario.checks import check_settings, check_tables
 
     path = Path(spec.path)
     report = Report()
     with run.phase("load"):
         raw = _io.read_raw(path, report)
-    with run.phase("validate"):  # the rest of optsupply.scenario._load
+    with run.phase("validate"):  # the rest of optsupply.scenario.core._load
         settings = check_settings(raw.settings, raw.setting_lines, raw.settings_file, report)
         horizon = settings.get("horizon.periods")
         tables, present = _io.coerce(raw, horizon, report)
@@ -321,8 +321,8 @@ def _sum(row: dict, what: str) -> float | None:
 
 
 def _run(spec: Spec, opts: Options, run: _Run) -> None:
-    from optsupply.baseline import siloed_plan
-    from optsupply.testing import check_plan
+    from optsupply.baselines.rules import siloed_plan
+    from optsupply.plan.check import check_plan
 
     row = run.row
     sc = load_scenario(spec, run)
@@ -363,10 +363,10 @@ def _run(spec: Spec, opts: Options, run: _Run) -> None:
 
 
 def _resolve_method(sc: Any, method: str) -> str:
-    """``auto`` resolved the way optsupply.optimize resolves it (when it says how), else as given."""
+    """``auto`` resolved the way optsupply.optimizer.optimize resolves it (when it says how), else as given."""
     if method != "auto":
         return method
-    from optsupply import optimize
+    from optsupply.optimizer import optimize
 
     choose = getattr(optimize, "choose_method", None)
     return choose(sc, method) if choose is not None else method
@@ -377,8 +377,8 @@ def _mip(sc: Any, opts: Options, run: _Run) -> Any:
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
     from optsupply.model import build_model, prepare
-    from optsupply.optimize import finish_plan
-    from optsupply.solver import (
+    from optsupply.optimizer.optimize import finish_plan
+    from optsupply.optimizer.highs import (
         OPTIMAL,
         TIME_LIMIT,
         SolveOptions,
@@ -428,8 +428,8 @@ def _mip(sc: Any, opts: Options, run: _Run) -> Any:
 
 
 def _solve_with_method(sc: Any, opts: Options, run: _Run) -> Any:
-    """One call of ``optsupply.optimize.solve(..., method=...)``: its build, solve and extract in one phase."""
-    from optsupply.optimize import solve
+    """One call of ``optsupply.optimizer.optimize.solve(..., method=...)``: its build, solve and extract in one phase."""
+    from optsupply.optimizer.optimize import solve
 
     with run.phase("solve"):
         plan = solve(sc, method=opts.method, time_limit=opts.time_limit, mip_gap=opts.gap, threads=opts.threads,
@@ -513,7 +513,7 @@ def run_in_child(spec: Spec, opts: Options, on_phase: Callable[[str, float], Non
     w0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "benchmarks.suite", "--child", payload], pass_fds=(wfd,),
+            proc = subprocess.Popen([sys.executable, "-m", "optsupply.bench.suite", "--child", payload], pass_fds=(wfd,),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
                                     cwd=ROOT)
         finally:
@@ -633,7 +633,7 @@ def one_line(row: dict[str, Any]) -> str:
 
 def machine_info() -> dict[str, str]:
     try:
-        from benchmarks.load_validate import machine
+        from optsupply.bench.machine import machine
 
         return machine()
     except Exception:  # pragma: no cover - the description is a courtesy

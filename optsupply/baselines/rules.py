@@ -3,13 +3,13 @@
 Each team decides on its own with a simple rule of thumb, one after the other
 (launch → marketing → merchandising → supply chain), and the resulting plan is
 evaluated with exactly the same profit calculation and checker as an
-optimized plan (:func:`optsupply.testing.evaluate_plan`,
-:func:`optsupply.testing.check_plan`). Comparing the two
+optimized plan (:func:`optsupply.plan.check.evaluate_plan`,
+:func:`optsupply.plan.check.check_plan`). Comparing the two
 (:func:`uplift_report`) shows what planning everything together is worth,
 and where that uplift comes from.
 
 >>> import optsupply as ops
->>> from optsupply.baseline import siloed_plan, uplift_report
+>>> from optsupply.baselines.rules import siloed_plan, uplift_report
 >>> sc = ops.Scenario.load("instances/tiny")
 >>> base = siloed_plan(sc)                 # a Plan, kpis["status"] == "baseline"
 >>> uplift_report(sc, ops.solve(sc), base)  # profit and every cost, side by side
@@ -57,7 +57,7 @@ evenly over the periods in which it is active (spend before launch is wasted,
 so there is none). Where the spend on a channel in a period exceeds the
 channel's budget, every product's spend on it in that period is scaled down to
 the budget; the rest is not spent. The uplift counted on is the true Hill curve
-(:func:`optsupply.model.pwl.hill`) at the effective (adstocked) spend, split
+(:func:`optsupply.curves.hill`) at the effective (adstocked) spend, split
 over regions in proportion to the product's forecast per region.
 
 **Merchandising.** In each period the slots go to the active products with a
@@ -191,7 +191,7 @@ Everything counted on (ad and featured uplift) is part of the potential
 demand, so demand that supply does not meet is lost (and costs
 lost_sale_cost).
 
-The plan's ``kpis`` come from :func:`optsupply.testing.evaluate_plan`;
+The plan's ``kpis`` come from :func:`optsupply.plan.check.evaluate_plan`;
 ``status`` is ``"baseline"`` and ``method`` is ``"siloed"`` (no solver ran,
 so there is no bound or gap).
 
@@ -251,10 +251,10 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import OptsupplyError, UsageError
-from optsupply.model.pwl import hill
-from optsupply.plan import COST_KEYS, TABLE_COLUMNS, Plan, _dates
-from optsupply.scenario import Scenario
-from optsupply.testing import evaluate_plan
+from optsupply.curves import hill
+from optsupply.plan.core import COST_KEYS, TABLE_COLUMNS, Plan, period_dates
+from optsupply.scenario.core import Scenario
+from optsupply.plan.check import evaluate_plan
 
 __all__ = ["siloed_plan", "practitioner_plan", "uplift_report", "profitable_spend", "RULE_SETS", "SAFETY_Z", "STATUS", "WAREHOUSE_RULES", "REVIEW_RULES",
            "DEFAULT_WAREHOUSES", "DEFAULT_REVIEW"]
@@ -1272,12 +1272,12 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
         Take the launches, ad spend and featured products of this plan instead of the commercial
         rules (the uplift counted on is the true Hill curve at its spend); only the supply rules
         run. This is how a plan made for other supply data (e.g.
-        :func:`optsupply.sequential.commercial_scenario`) gets a feasible supply part.
+        :func:`optsupply.optimizer.sequential.commercial_scenario`) gets a feasible supply part.
 
     Returns
     -------
     Plan
-        Tables as in SPEC §4; ``kpis`` from :func:`optsupply.testing.evaluate_plan` with
+        Tables as in SPEC §4; ``kpis`` from :func:`optsupply.plan.check.evaluate_plan` with
         ``status == "baseline"``, ``method == "siloed"``, no ``best_bound`` or ``mip_gap``
         (None), ``advertising_budget``: the budget the marketing rule split, and
         ``warehouses`` and ``review``: the supply and ordering rules used.
@@ -1358,7 +1358,7 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
     plan = Plan(
         launches=_frame("launches", {"product": P[launched], "period": tau[launched]}),
         orders=orders, stock=stock, shipments=shipments, sales=sales, advertising=advertising,
-        featured=featured, lanes=lanes, kpis={}, scenario_name=scenario.name, dates=_dates(scenario),
+        featured=featured, lanes=lanes, kpis={}, scenario_name=scenario.name, dates=period_dates(scenario),
     )
     t2 = time.perf_counter()
     ev = evaluate_plan(scenario, plan)
@@ -1444,7 +1444,7 @@ def uplift_report(scenario: Scenario, joint_plan: Any, siloed_plan: Any = None) 
     """Profit, revenue, salvage and every cost of both plans side by side: where the uplift comes from.
 
     Every number is recomputed from the plan tables with
-    :func:`optsupply.testing.evaluate_plan` (the plans' kpis are not trusted).
+    :func:`optsupply.plan.check.evaluate_plan` (the plans' kpis are not trusted).
     The baseline (column ``siloed``) is the given plan, by default the practitioner
     baseline (:func:`practitioner_plan`).
 

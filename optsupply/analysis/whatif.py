@@ -1,7 +1,7 @@
 """Fast what-if re-solves: one model, one persistent HiGHS instance, lean updates.
 
 >>> import optsupply as ops
->>> from optsupply.whatif import WhatIf
+>>> from optsupply.analysis.whatif import WhatIf
 >>> session = WhatIf(ops.Scenario.load("instances/small"), time_limit=60, threads=1)
 >>> plan = session.solve()                                        # "cold"
 >>> plan = session.solve({"products.price": {"P01": "*0.9"}})     # "lean": objective only
@@ -10,7 +10,7 @@
 >>> session.base                                                  # the scenario just solved
 
 Every plan is made exactly as :func:`optsupply.solve` makes it (same
-:func:`~optsupply.plan.extract_plan`, same KPI dict); only the way to the
+:func:`~optsupply.model.extract.extract_plan`, same KPI dict); only the way to the
 solver's model differs.
 
 Changes are cumulative
@@ -125,11 +125,11 @@ from optsupply.model import build_model, prepare
 from optsupply.model.advertising import _reachable_spend
 from optsupply.model.data import ModelData
 from optsupply.model.inventory import _needs_setup
-from optsupply.optimize import finish_plan
-from optsupply.plan import Plan
-from optsupply.scenario import Scenario
-from optsupply.schema import TABLE_BY_NAME
-from optsupply.solver import (
+from optsupply.optimizer.optimize import finish_plan
+from optsupply.plan.core import Plan
+from optsupply.scenario.core import Scenario
+from optsupply.scenario.schema import TABLE_BY_NAME
+from optsupply.optimizer.highs import (
     OPTIMAL,
     TIME_LIMIT,
     SolveOptions,
@@ -217,7 +217,7 @@ class WhatIf:
     scenario : Scenario or path
         The starting scenario (``session.original``); a path is loaded first.
     **solve_options
-        :class:`~optsupply.solver.SolveOptions` fields (``time_limit``,
+        :class:`~optsupply.optimizer.highs.SolveOptions` fields (``time_limit``,
         ``mip_gap``, ``threads``, ``seed``, ``presolve``, ``log``,
         ``highs_options``) for every solve of the session; missing ones come
         from the solved scenario's ``[solver]`` settings, as in
@@ -354,7 +354,7 @@ class WhatIf:
         return finish_plan(self._run(opts), self._m, self._data, sc, build_seconds, opts)
 
     def _run(self, opts: SolveOptions) -> SolveResult:
-        """One HiGHS run of the current model, as :func:`optsupply.solver.solve_model` does it."""
+        """One HiGHS run of the current model, as :func:`optsupply.optimizer.highs.solve_model` does it."""
         version = ".".join(str(x) for x in self._opt.version())
         self._x = None
         start = time.perf_counter()

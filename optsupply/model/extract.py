@@ -1,4 +1,4 @@
-"""The :class:`Plan`: what the optimizer decided, as the tables of SPEC §4.
+"""A :class:`~optsupply.plan.Plan` read off the solved model, cleaned, and its profit recomputed.
 
 A plan is extracted from the solved model, then cleaned so that its tables
 add up exactly with the scenario's costs:
@@ -27,119 +27,16 @@ add up exactly with the scenario's costs:
 
 from __future__ import annotations
 
-import json
-import math
-import os
 from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
 
-from optsupply.files import guard_folder, write_folder
+from optsupply.curves import hill
 from optsupply.model.data import ModelData
-from optsupply.model.pwl import hill
-from optsupply.scenario import Scenario
-
-ZERO = 1e-7  # values below this (in units or money) are zero in a plan
-DECIMALS = 9  # quantities and money in plan tables are rounded to this many decimals ...
-DIGITS = 12  # ... or kept to this many significant digits where that is finer (small values)
-NOISE = 1e-15  # a stock level within NOISE x (the flows through it) of 0 is floating-point noise, shown as 0
-
-
-def _tidy(value: float) -> float:
-    """``value`` without the solver's floating-point noise (10.000000000000002 -> 10.0)."""
-    if value == 0.0 or not math.isfinite(value):
-        return value
-    return round(value, max(DECIMALS, DIGITS - 1 - math.floor(math.log10(abs(value)))))
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "launches": ["product", "period"],
-    "orders": ["product", "warehouse", "period", "arrival", "units"],
-    "stock": ["product", "warehouse", "period", "units"],
-    "shipments": ["product", "warehouse", "region", "period", "units"],
-    "sales": ["product", "region", "period", "base_demand", "ad_uplift", "featured_uplift", "potential_demand", "sales", "lost"],
-    "advertising": ["product", "channel", "period", "spend", "effective_spend", "uplift"],
-    "featured": ["product", "period"],
-    "lanes": ["warehouse", "region", "period", "volume", "used"],
-}
-COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
-             "onboarding", "lost_sale")
-
-
-@dataclass
-class Plan:
-    """A plan: one DataFrame per SPEC §4 table plus ``kpis`` (as in kpis.json)."""
-
-    launches: pd.DataFrame
-    orders: pd.DataFrame
-    stock: pd.DataFrame
-    shipments: pd.DataFrame
-    sales: pd.DataFrame
-    advertising: pd.DataFrame
-    featured: pd.DataFrame
-    lanes: pd.DataFrame
-    kpis: dict[str, Any]
-    scenario_name: str = ""
-    dates: list[str] | None = field(default=None, repr=False)
-
-    @property
-    def status(self) -> str:
-        return self.kpis["status"]
-
-    @property
-    def profit(self) -> float | None:
-        return self.kpis.get("profit")
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLE_COLUMNS}
-
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write kpis.json and one CSV per table; completely or not at all.
-
-        The folder is written next to ``path`` and renamed into place
-        (:func:`optsupply.files.write_folder`): a failed or interrupted save
-        leaves the old folder as it was. An existing folder is replaced only
-        with ``overwrite=True`` and only when optsupply wrote it (its
-        ``.optsupply`` marker); a folder optsupply did not write, a file, the
-        current or home folder are never replaced
-        (:func:`optsupply.files.guard_folder`). The same plan always gives the
-        same bytes.
-        """
-        target = guard_folder(path, kind="plan", force=overwrite, what="plan folder")
-
-        def write(folder: Path) -> None:
-            with open(folder / "kpis.json", "w", encoding="utf-8") as f:
-                json.dump(self.kpis, f, indent=2)
-                f.write("\n")
-            for name, df in self.tables().items():
-                out = df
-                if self.dates is not None and "period" in df.columns:
-                    out = df.copy()
-                    out.insert(list(df.columns).index("period") + 1, "date", [self.dates[t] for t in df["period"]])
-                out.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
-
-        return write_folder(target, write, kind="plan")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Plan:
-        """Read a plan folder written by :meth:`save`."""
-        folder = Path(path)
-        kpis = json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
-        tables = {}
-        for name, cols in TABLE_COLUMNS.items():
-            df = pd.read_csv(folder / f"{name}.csv", dtype={c: str for c in ("product", "warehouse", "region", "channel")})
-            tables[name] = df[[c for c in cols]]
-        return cls(**tables, kpis=kpis, scenario_name=kpis.get("scenario", ""))
-
-
-def empty_plan(status: str, scenario_name: str, **extra: Any) -> Plan:
-    """A plan without tables, for runs that found none (infeasible, error, …)."""
-    tables = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in TABLE_COLUMNS.items()}
-    kpis = {"status": status, "profit": None, "objective": None, **extra}
-    return Plan(**tables, kpis=kpis, scenario_name=scenario_name)
+from optsupply.plan.core import NOISE, TABLE_COLUMNS, ZERO, Plan, _tidy, period_dates
+from optsupply.scenario.core import Scenario
 
 
 def _values(var: pyo.Var) -> dict:
@@ -266,7 +163,7 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         lanes=_frame([(w, r, t, v, True) for (w, r, t), v in sorted(lane_vol.items()) if v > 0], "lanes"),
         kpis={},
         scenario_name=sc.name,
-        dates=_dates(sc),
+        dates=period_dates(sc),
     )
     return plan, evaluate(plan, d, sc)
 
@@ -313,14 +210,6 @@ def _cut(ship: dict[tuple, float], keys: list[tuple], amount: float) -> None:
             del ship[k]
         if amount <= 0.0:
             break
-
-
-def _dates(sc: Scenario) -> list[str] | None:
-    start = sc.settings.get("horizon.start")
-    if not start:
-        return None
-    freq = sc.settings.get("horizon.freq") or "D"
-    return [ts.strftime("%Y-%m-%d") for ts in pd.date_range(start=start, periods=sc.periods, freq=freq)]
 
 
 def evaluate(plan: Plan, d: ModelData, sc: Scenario) -> dict[str, Any]:
@@ -380,11 +269,4 @@ def _by_pair(df: pd.DataFrame, values: dict[tuple[str, str], float], a: str, b: 
     return float((keyed * w).sum())
 
 
-def mip_gap(objective: float | None, bound: float | None) -> float | None:
-    """Relative gap |bound − objective| / max(|objective|, 1e-9), as HiGHS reports it."""
-    if objective is None or bound is None or not math.isfinite(bound):
-        return None
-    return abs(bound - objective) / max(abs(objective), 1e-9)
-
-
-__all__ = ["Plan", "extract_plan", "evaluate", "empty_plan", "mip_gap", "TABLE_COLUMNS", "COST_KEYS"]
+__all__ = ["extract_plan", "evaluate"]

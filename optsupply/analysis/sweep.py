@@ -1,7 +1,7 @@
 """Sweeps: solve many what-if variants of one scenario, in parallel, into one tidy table.
 
 >>> import optsupply as ops
->>> from optsupply.sweep import Variant, sweep, load_sweep
+>>> from optsupply.analysis.sweep import Variant, sweep, load_sweep
 >>> sc = ops.Scenario.load("instances/small")
 >>> variants = [Variant("base", {}),
 ...             Variant("cheaper", {"products.price": "*0.9"}),
@@ -35,7 +35,7 @@ down by the sweep. On a Dask cluster::
 
     from dask.distributed import Client
     client = Client("tcp://scheduler:8786")      # or Client(LocalCluster(...))
-    optsupply.sweep(sc, variants, executor=client.get_executor())
+    optsupply.analysis.sweep(sc, variants, executor=client.get_executor())
 
 The workers need optsupply installed (same version) and, for ``out=``, nothing
 else: plans travel back to this process, which writes every file. Give the Dask
@@ -87,15 +87,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from optsupply import io as _io
+from optsupply.scenario import io as _io
 from optsupply.errors import OptsupplyError, Problem, ScenarioError, UsageError
 from optsupply.files import guard_folder, mark, read_marker, write_file
-from optsupply.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
+from optsupply.scenario.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
 
 __all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "load_sweep", "sweep", "solve_variant",
            "RESULT_COLUMNS", "add_parser", "run"]
 
-#: The cost parts of a plan's ``kpis["costs"]`` (same order as :data:`optsupply.plan.COST_KEYS`;
+#: The cost parts of a plan's ``kpis["costs"]`` (same order as :data:`optsupply.plan.core.COST_KEYS`;
 #: repeated here so that importing this module does not import Pyomo).
 COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
              "onboarding", "lost_sale")
@@ -732,7 +732,7 @@ def solve_variant(payload: Mapping[str, Any]) -> dict[str, Any]:
     ``threads`` option differs from this process's previous solve (HiGHS
     otherwise fails the solve).
     """
-    from optsupply.optimize import solve
+    from optsupply.optimizer.optimize import solve
 
     options = dict(payload.get("options") or {})
     with _SOLVE_LOCK:
@@ -755,7 +755,7 @@ def solve_variant(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _warm_up() -> None:
     """Worker initializer of the sweep's pool: import the optimizer, take a private Pyomo capture lock."""
-    import optsupply.optimize  # noqa: F401
+    import optsupply.optimizer.optimize  # noqa: F401
 
     _own_capture_lock()
 
@@ -917,7 +917,7 @@ class _Pool:
                 # Import the optimizer once in the fork server (it starts no HiGHS threads, so
                 # forking it is safe): a worker then starts in ~0.03 s instead of ~2 s, and a
                 # fresh pool after a break costs nothing. No effect if the server already runs.
-                ctx.set_forkserver_preload(["__main__", "optsupply.optimize"])
+                ctx.set_forkserver_preload(["__main__", "optsupply.optimizer.optimize"])
             self.executor = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx, initializer=_warm_up)
             self.created += 1
         return self.executor
@@ -990,7 +990,7 @@ def sweep(scenario: Any, variants: Any, *, executor: Executor | None = None, wor
     UsageError
         For bad arguments (unknown variants format, negative ``retries``, ``log=``).
     """
-    from optsupply.scenario import Scenario
+    from optsupply.scenario.core import Scenario
 
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     vs = _as_variants(variants)
@@ -1250,7 +1250,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from optsupply.scenario import Scenario
+    from optsupply.scenario.core import Scenario
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be 1 or more, not {args.workers}")
@@ -1357,11 +1357,11 @@ def _summary_table(table: pd.DataFrame) -> str:
     return show.to_string(index=False).rstrip()
 
 
-# ============================================================================ optsupply.sweep(...) is callable
+# ============================================================================ optsupply.analysis.sweep(...) is callable
 
 
 class _CallableModule(types.ModuleType):
-    """Lets ``optsupply.sweep(sc, variants, ...)`` work although ``optsupply.sweep`` is also this module."""
+    """Lets ``optsupply.analysis.sweep(sc, variants, ...)`` work although ``optsupply.analysis.sweep`` is also this module."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         return sweep(*args, **kwargs)

@@ -42,7 +42,7 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.errors import UsageError
-from optsupply.validate import setting_problem
+from optsupply.scenario.checks import setting_problem
 
 logger = logging.getLogger(__name__)
 

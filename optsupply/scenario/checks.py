@@ -1,7 +1,7 @@
 """Checks of a scenario's content: settings, values, keys and references.
 
 :func:`check_settings` and :func:`check_tables` look at typed data (see
-:mod:`optsupply.io`) and add every problem they find to a
+:mod:`optsupply.scenario.io`) and add every problem they find to a
 :class:`~optsupply.errors.Report`; nothing stops at the first problem. The
 same checks run when a scenario is loaded and when it is changed with
 :meth:`optsupply.Scenario.with_changes`.
@@ -41,7 +41,7 @@ Decisions where the specification is silent (documented in the README):
   give every period a date (years 1 to 9999), since plans are labelled with
   them.
 * Tables built in Python (``with_tables``, ``with_changes``) are read as
-  files are (:func:`optsupply.io.coerce_frame`); the checks here also reject
+  files are (:func:`optsupply.scenario.io.coerce_frame`); the checks here also reject
   a fraction in a whole-number column and a ``status`` that is neither
   ``active`` nor ``new`` for tables that did not come through the reader.
 """
@@ -56,8 +56,8 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import ERROR, WARNING, Report
-from optsupply.io import FIRST_DATA_ROW, MAX_UNKNOWN_COLUMNS, MAX_WHOLE, MISSING_COLUMN, did_you_mean
-from optsupply.schema import H_LAST, SECTIONS, SETTING_BY_KEY, SETTINGS, TABLE_BY_NAME, TABLES, Column, Setting
+from optsupply.scenario.io import FIRST_DATA_ROW, MAX_UNKNOWN_COLUMNS, MAX_WHOLE, MISSING_COLUMN, did_you_mean
+from optsupply.scenario.schema import H_LAST, SECTIONS, SETTING_BY_KEY, SETTINGS, TABLE_BY_NAME, TABLES, Column, Setting
 
 
 # --------------------------------------------------------------------------- settings
@@ -120,9 +120,9 @@ def _check_dates(settings: dict[str, Any], lines: dict[str, int], file: str, rep
 def setting_problem(key: str, value: Any) -> tuple[Any, str | None]:
     """``(typed value, None)`` when ``value`` is allowed for the setting ``key``, else ``(default, what is wrong)``.
 
-    The rule of scenario.toml (:data:`optsupply.schema.SETTINGS`), for values given
+    The rule of scenario.toml (:data:`optsupply.scenario.schema.SETTINGS`), for values given
     elsewhere: the command line's ``--time-limit``, ``--gap``, ``--threads`` and
-    ``--seed``, and :class:`optsupply.solver.SolveOptions`.
+    ``--seed``, and :class:`optsupply.optimizer.highs.SolveOptions`.
     """
     report = Report()
     typed = _check_setting(SETTING_BY_KEY[key], value, None, "value", report)
@@ -560,7 +560,7 @@ def check_feasibility(ctx: _Ctx, settings: dict[str, Any], setting_lines: dict[s
     must-launch product, a launch that could never be stocked or sold, which is
     a contradiction in the input). The conflicts that need a solve (launch
     windows against the cap together with minimum assortments, receipts that
-    compete for shared capacity, ...) are explained by :mod:`optsupply.explain`
+    compete for shared capacity, ...) are explained by :mod:`optsupply.optimizer.explain`
     when ``optsupply solve`` finds no plan. Runs only on tables without errors.
     """
     if ctx.H is None or not ctx.usable("products") or ctx.t["products"].empty:
@@ -578,11 +578,11 @@ class _SettingsWhere:
     def __init__(self, ctx: _Ctx, lines: dict[str, int]):
         label = ctx.file("products")
         if label.endswith("]") and "[" in label:  # scenario.xlsx[products] -> scenario.xlsx[scenario]
-            from optsupply.schema import WORKBOOK_SETTINGS_SHEET
+            from optsupply.scenario.schema import WORKBOOK_SETTINGS_SHEET
 
             self.file = f"{label.split('[')[0]}[{WORKBOOK_SETTINGS_SHEET}]"
         else:
-            from optsupply.schema import SCENARIO_FILE
+            from optsupply.scenario.schema import SCENARIO_FILE
 
             self.file = SCENARIO_FILE
         self.lines = lines

@@ -1,6 +1,6 @@
 """Realistic synthetic scenarios of a given size, for examples, tests and benchmarks.
 
->>> from optsupply.generate import generate, SIZES
+>>> from optsupply.scenario.generate import generate, SIZES
 >>> sc = generate("small", seed=1)          # a validated Scenario
 >>> sc.save("my-small")                     # scenario.toml + CSV tables (a new folder)
 >>> SIZES["small"]
@@ -98,11 +98,11 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import Report, UsageError
-from optsupply.forecasting.bass import bass_cdf, bass_increment
-from optsupply.io import empty_table, finalize_dtypes
-from optsupply.scenario import Scenario
-from optsupply.schema import H_LAST, TABLE_BY_NAME, TABLES
-from optsupply.validate import check_settings, check_tables
+from optsupply.curves import bass_cdf, bass_increment
+from optsupply.scenario.io import empty_table, finalize_dtypes
+from optsupply.scenario.core import Scenario
+from optsupply.scenario.schema import H_LAST, TABLE_BY_NAME, TABLES
+from optsupply.scenario.checks import check_settings, check_tables
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ _BUSINESS_CHANNELS: tuple[_Channel, ...] = (
 # --------------------------------------------------------------------------- Bass diffusion
 
 
-# Bass cumulative, density and per-period increment live in optsupply.forecasting.bass (imported above);
+# Bass cumulative and per-period increment live in optsupply.curves (imported above);
 # ``bass_curve`` is kept as this module's name for the per-period increment ``F(a+1) − F(a)``.
 bass_curve = bass_increment
 

@@ -1,4 +1,4 @@
-"""Reading and writing scenario files, driven by :mod:`optsupply.schema`.
+"""Reading and writing scenario files, driven by :mod:`optsupply.scenario.schema`.
 
 A scenario is either a folder (``scenario.toml`` plus one CSV per table) or a
 single ``.xlsx`` workbook with one sheet per table (sheet name = table name
@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import WARNING, Report, UsageError
-from optsupply.schema import (
+from optsupply.scenario.schema import (
     H_LAST,
     SCENARIO_FILE,
     SETTING_BY_KEY,

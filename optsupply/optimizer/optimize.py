@@ -16,11 +16,12 @@ from typing import Any
 
 from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
-from optsupply.plan import Plan, empty_plan, extract_plan, mip_gap
-from optsupply.scenario import Scenario
-from optsupply.solver import (ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model,
+from optsupply.model.extract import extract_plan
+from optsupply.plan.core import Plan, empty_plan, mip_gap
+from optsupply.scenario.core import Scenario
+from optsupply.optimizer.highs import (ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model,
                               time_limit_spent_message)
-from optsupply.testing import check_plan
+from optsupply.plan.check import check_plan
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,10 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     method : {"mip", "decompose", "auto"}
         ``mip`` solves the joint model as one MIP; ``decompose`` plans product
         groups in turn with the rest fixed, against a bound that stays valid
-        (:mod:`optsupply.decompose`; for scenarios too large for one MIP);
+        (:mod:`optsupply.optimizer.decompose`; for scenarios too large for one MIP);
         ``auto`` decomposes from ``AUTO_DECOMPOSE_PRODUCTS`` products on.
     **options
-        :class:`~optsupply.solver.SolveOptions` fields: ``time_limit``, ``mip_gap``,
+        :class:`~optsupply.optimizer.highs.SolveOptions` fields: ``time_limit``, ``mip_gap``,
         ``threads``, ``seed``, ``presolve``, ``log`` (a stream for HiGHS's progress
         log), ``highs_options``. Missing ones come from the scenario's ``[solver]``.
 
@@ -62,14 +63,14 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
         tables; ``infeasible``, ``unbounded`` or ``error`` when no plan exists. An
         infeasible plan's kpis name the conflicting inputs: ``causes`` (file, row,
         key, column, message), ``involved`` and a readable ``message``
-        (:mod:`optsupply.explain`).
+        (:mod:`optsupply.optimizer.explain`).
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     start = options.pop("start", None)
     use_start = options.pop("baseline_start", True)
     opts = SolveOptions.from_scenario(sc.settings, **options)
     if choose_method(sc, method) == "decompose":
-        from optsupply.decompose import decompose
+        from optsupply.optimizer.decompose import decompose
 
         return _checked_decomposition(sc, decompose(sc, opts, start=start))
     t0 = time.perf_counter()
@@ -90,8 +91,8 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     plan = finish_plan(result, model, data, sc, build_seconds, opts)
     if base is not None:
         plan = _not_below(sc, plan, base)
-    if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.explain)
-        from optsupply.explain import explain_into
+    if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.optimizer.explain)
+        from optsupply.optimizer.explain import explain_into
 
         logger.info("no feasible plan; looking for the conflicting inputs")
         explain_into(plan, sc, model=model, data=data, options=opts)
@@ -102,11 +103,11 @@ def _baseline_start(sc: Scenario, model: Any, data: Any, start: Plan | None) -> 
     """The baseline plan to start from (``start``, else the practitioner plan) and its integer decisions
     as a MIP start; (None, None) when there is none or it does not fit the model."""
     from optsupply.errors import OptsupplyError
-    from optsupply.sensitivity import plan_integers
+    from optsupply.analysis.sensitivity import plan_integers
 
     try:
         if start is None:
-            from optsupply.baseline import practitioner_plan
+            from optsupply.baselines.rules import practitioner_plan
 
             start = practitioner_plan(sc)
         return start, plan_integers(model, data, start)
@@ -125,7 +126,7 @@ def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
     k = plan.kpis
     if k.get("profit") is None or k.get("status") == OPTIMAL:
         return plan
-    from optsupply.testing import evaluate_plan
+    from optsupply.plan.check import evaluate_plan
 
     if check_plan(sc, base):
         return plan
@@ -163,7 +164,7 @@ def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: floa
 
 
 def _checked_decomposition(sc: Scenario, plan: Plan) -> Plan:
-    """The plan of :func:`optsupply.decompose.decompose` if it passes the checker, else no plan (status ``error``).
+    """The plan of :func:`optsupply.optimizer.decompose.decompose` if it passes the checker, else no plan (status ``error``).
 
     Its parts were made by sub-MIPs of the product groups and put together; a
     combined plan that breaks a rule (which the residual capacity rows should
@@ -192,7 +193,7 @@ def finish_plan(result: SolveResult, model: Any, data: Any, sc: Scenario, build_
     """The plan of a solver run: the cleaned incumbent's tables and the kpis.json dict (or an empty plan).
 
     This is the one place where a solver run becomes a plan, and every plan it
-    returns has passed the independent checker (:func:`optsupply.testing.check_plan`).
+    returns has passed the independent checker (:func:`optsupply.plan.check.check_plan`).
     When the cleaned incumbent breaks a rule (the solver's tolerances, or data
     at the edge of what double precision holds), the plan's integer decisions
     are fixed and the LP is solved again (:func:`repair_plan`); if that plan
@@ -256,13 +257,13 @@ def repair_plan(sc: Scenario, plan: Plan, opts: SolveOptions, result: SolveResul
                 common: dict[str, Any]) -> tuple[Plan | None, list[str]]:
     """Re-solve ``plan`` with its integer decisions fixed (an LP); (the checked plan, []) or (None, violations).
 
-    The integers are fixed as :func:`optsupply.sensitivity.fix_plan` fixes
+    The integers are fixed as :func:`optsupply.analysis.sensitivity.fix_plan` fixes
     them; the status and best bound stay those of the original run (the
     repaired plan's profit is never above that bound: it is a feasible point
     of the same model).
     """
     from optsupply.errors import OptsupplyError
-    from optsupply.sensitivity import fix_plan
+    from optsupply.analysis.sensitivity import fix_plan
 
     try:
         d = prepare(sc)

@@ -2,7 +2,7 @@
 
 Three baselines measure the joint plan honestly (``benchmarks/uplift.py``):
 
-(a) **practitioner rules** — :func:`optsupply.baseline.practitioner_plan`: every team's rule of
+(a) **practitioner rules** — :func:`optsupply.baselines.rules.practitioner_plan`: every team's rule of
     thumb done competently, no solver.
 (b) **optimal supply under fixed commercial rules** — :func:`optimal_supply_plan` of the
     practitioner plan: its launches, featured products and ad spend are fixed, and the supply
@@ -24,7 +24,7 @@ true Hill curve), so its ad uplift can be a little below the rule plan's, which 
 curve.
 
 For scenarios too large for one MIP, ``method="decompose"`` (or ``"auto"``) plans the supply part
-by the product-group fix-and-optimize of :mod:`optsupply.decompose` with the commercial decisions
+by the product-group fix-and-optimize of :mod:`optsupply.optimizer.decompose` with the commercial decisions
 fixed, starting from the commercial plan: not proven optimal, so (b) and (c) then carry no bound.
 """
 
@@ -39,9 +39,9 @@ from pyomo.common.collections import ComponentMap
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
-from optsupply.plan import Plan, empty_plan
-from optsupply.scenario import Scenario
-from optsupply.solver import PLAN_STATUSES, SolveOptions, solve_model
+from optsupply.plan.core import Plan, empty_plan
+from optsupply.scenario.core import Scenario
+from optsupply.optimizer.highs import PLAN_STATUSES, SolveOptions, solve_model
 
 __all__ = ["commercial_scenario", "fix_commercial", "optimal_supply_plan", "sequential_plan", "COMMERCIAL_BLOCKS"]
 
@@ -89,7 +89,7 @@ def commercial_values(m: pyo.ConcreteModel, d: ModelData, plan: Plan) -> tuple[C
     """(commercial, supply): the plan's value of every integer variable of ``m``, split into the
     commercial ones (:data:`COMMERCIAL_BLOCKS`) and the supply ones; only the plan's rows of the
     model's products are read (a product-group model)."""
-    from optsupply.sensitivity import plan_integers
+    from optsupply.analysis.sensitivity import plan_integers
 
     own = _rows_of(plan, {str(p) for p in d.products})
     values = plan_integers(m, d, own)
@@ -131,18 +131,18 @@ def fix_commercial(m: pyo.ConcreteModel, d: ModelData, plan: Plan) -> ComponentM
 def optimal_supply_plan(sc: Scenario, commercial: Plan, *, method: str = "mip", **options: Any) -> Plan:
     """Baseline (b)/(c): ``commercial``'s launches, featured products and ad spend fixed, the supply part
     (orders, stock, shipments, lanes) optimised by the joint MIP (or by product-group fix-and-optimize
-    with ``method="decompose"``, ``"auto"`` from :data:`optsupply.optimize.AUTO_DECOMPOSE_PRODUCTS`).
+    with ``method="decompose"``, ``"auto"`` from :data:`optsupply.optimizer.optimize.AUTO_DECOMPOSE_PRODUCTS`).
 
     The commercial plan's supply decisions are the MIP start. The plan's kpis: ``method``
     ``"supply_optimal"``, status, ``best_bound`` and ``mip_gap`` of the supply MIP (a bound of the
     supply part for these commercial decisions, not of the joint problem).
     """
-    from optsupply.optimize import choose_method, finish_plan
+    from optsupply.optimizer.optimize import choose_method, finish_plan
 
     opts = SolveOptions.from_scenario(sc.settings, **options)
     if choose_method(sc, method) == "decompose":
-        from optsupply.decompose import decompose
-        from optsupply.optimize import _checked_decomposition
+        from optsupply.optimizer.decompose import decompose
+        from optsupply.optimizer.optimize import _checked_decomposition
 
         plan = _checked_decomposition(sc, decompose(sc, opts, start=commercial, fixed_commercial=True))
     else:
@@ -169,8 +169,8 @@ def sequential_plan(sc: Scenario, *, method: str = "mip", commercial_time_limit:
     kpis: those of the supply step, ``method == "sequential"``, and ``commercial_status``,
     ``commercial_profit`` (gross margin of the first step), ``commercial_gap``.
     """
-    from optsupply.baseline import siloed_plan
-    from optsupply.optimize import solve
+    from optsupply.baselines.rules import siloed_plan
+    from optsupply.optimizer.optimize import solve
 
     step1 = dict(options)
     if commercial_time_limit is not None:

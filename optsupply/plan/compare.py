@@ -1,7 +1,7 @@
 """What changed between two scenarios or two plans, and KPI tables side by side.
 
 >>> import optsupply as ops
->>> from optsupply.comparison import diff, compare, compare_details   # also ops.diff, ops.compare
+>>> from optsupply.plan.compare import diff, compare, compare_details   # also ops.diff, ops.compare
 >>> sc = ops.Scenario.load("instances/tiny")
 >>> variant = sc.with_changes({"products.price": {"P2": "+5"}})
 >>> diff(sc, variant)                      # one row: products / P2 / price / 20.0 → 25.0
@@ -41,11 +41,11 @@ import pandas as pd
 
 from optsupply.errors import OptsupplyError, UsageError
 from optsupply.files import guard_file, write_file
-from optsupply.scenario import Scenario
-from optsupply.schema import SCENARIO_FILE, TABLE_BY_NAME, TABLES
+from optsupply.scenario.core import Scenario
+from optsupply.scenario.schema import SCENARIO_FILE, TABLE_BY_NAME, TABLES
 
-if TYPE_CHECKING:  # pyomo is imported with optsupply.plan; only load it when plans are involved
-    from optsupply.plan import Plan
+if TYPE_CHECKING:  # pyomo is imported with optsupply.plan.core; only load it when plans are involved
+    from optsupply.plan.core import Plan
 
 SCENARIO_COLUMNS = ["what", "table", "key", "column", "old", "new"]
 PLAN_COLUMNS = SCENARIO_COLUMNS + ["delta", "rel_delta"]
@@ -54,7 +54,7 @@ REL_TOL = 1e-12  # scenario values closer than this (relative) are equal
 PLAN_TOL = 1e-6  # plan quantities differing by at most PLAN_TOL·max(1, |old|, |new|) are unchanged
 
 COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
-             "onboarding", "lost_sale")  # = optsupply.plan.COST_KEYS (not imported: that module loads pyomo)
+             "onboarding", "lost_sale")  # = optsupply.plan.core.COST_KEYS (not imported: that module loads pyomo)
 IGNORED_KPIS = frozenset({"build_seconds", "solve_seconds"})
 MONEY_KPIS = ("profit", "revenue", "salvage", "best_bound")
 SHARE_KPIS = ("mip_gap", "fill_rate")
@@ -196,7 +196,7 @@ def diff(a: Scenario | Plan, b: Scenario | Plan) -> pd.DataFrame:
 
 
 def _plan_class() -> type:
-    from optsupply.plan import Plan
+    from optsupply.plan.core import Plan
 
     return Plan
 

@@ -44,7 +44,7 @@ exit codes: 0 ok, 1 no plan, 2 bad input or usage, 130 interrupted by Ctrl-C bef
   a result (during a solve, Ctrl-C stops HiGHS and keeps its best plan: exit 0)
 """
 
-#: command-line options checked by the rule of a scenario.toml [solver] setting (optsupply.validate.setting_problem)
+#: command-line options checked by the rule of a scenario.toml [solver] setting (optsupply.scenario.checks.setting_problem)
 SOLVER_OPTIONS = {"time_limit": ("--time-limit", "solver.time_limit"),
                   "resolve_time_limit": ("--resolve-time-limit", "solver.time_limit"),
                   "gap": ("--gap", "solver.mip_gap"), "threads": ("--threads", "solver.threads"),
@@ -54,7 +54,7 @@ SOLVER_COMMANDS = ("solve", "whatif", "sensitivity", "bench")  # the commands wh
 
 def check_solver_args(args: argparse.Namespace) -> None:
     """Refuse (:class:`UsageError`, every problem in one line) solver options that scenario.toml would refuse."""
-    from optsupply.validate import setting_problem
+    from optsupply.scenario.checks import setting_problem
 
     problems = []
     for dest, (flag, key) in SOLVER_OPTIONS.items():
@@ -68,7 +68,7 @@ def check_solver_args(args: argparse.Namespace) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from optsupply.scenario import validate
+    from optsupply.scenario.core import validate
 
     report = validate(args.scenario)
     if report.problems:
@@ -81,7 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from optsupply.files import guard_folder
-    from optsupply.generate import generate
+    from optsupply.scenario.generate import generate
 
     guard_folder(args.out, kind="scenario", force=args.force, what="OUT")
     scenario = generate(args.size, seed=args.seed, profile=args.profile)
@@ -93,8 +93,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_solve(args: argparse.Namespace) -> int:
     from optsupply.files import guard_folder
-    from optsupply.optimize import solve
-    from optsupply.scenario import Scenario
+    from optsupply.optimizer.optimize import solve
+    from optsupply.scenario.core import Scenario
 
     scenario = Scenario.load(args.scenario)
     for w in scenario.warnings:
@@ -109,7 +109,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     # "interrupted": Ctrl-C stopped HiGHS; its incumbent is a plan like a time-limited one (exit 0)
     if k["status"] not in ("optimal", "time_limit", "interrupted") or k.get("profit") is None:
         causes = k.get("causes") or []
-        if causes:  # an infeasible scenario: the conflicting inputs, one per line (optsupply.explain)
+        if causes:  # an infeasible scenario: the conflicting inputs, one per line (optsupply.optimizer.explain)
             print("no plan: the scenario has no feasible plan; the conflicting inputs:", file=sys.stderr)
             for c in causes:
                 print(f"  {c['text'] if isinstance(c, dict) else c}", file=sys.stderr)
@@ -129,7 +129,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from optsupply.files import guard_folder
     from optsupply.forecasting import forecast
-    from optsupply.scenario import Scenario
+    from optsupply.scenario.core import Scenario
 
     scenario = Scenario.load(args.scenario)
     for w in scenario.warnings:
@@ -157,7 +157,7 @@ def _isna(value: object) -> bool:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from optsupply.schema import format_reference, write_reference
+    from optsupply.scenario.schema import format_reference, write_reference
 
     if args.write:
         write_reference(args.write)
@@ -198,10 +198,10 @@ def _add_sensitivity(sub: Any) -> None:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     """0 ok, 1 no plan (raises UsageError/ScenarioError for bad input)."""
-    from optsupply.comparison import load_plan
+    from optsupply.plan.compare import load_plan
     from optsupply.files import guard_file
-    from optsupply.scenario import Scenario
-    from optsupply.sensitivity import NOTES, NoPlanError, sensitivity, sensitivity_path, write_sensitivity
+    from optsupply.scenario.core import Scenario
+    from optsupply.analysis.sensitivity import NOTES, NoPlanError, sensitivity, sensitivity_path, write_sensitivity
 
     sc = Scenario.load(args.scenario)
     for w in sc.warnings:
@@ -231,9 +231,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Generator sizes (optsupply.generate.SIZES; listed here so that building the parser imports nothing heavy).
+#: Generator sizes (optsupply.scenario.generate.SIZES; listed here so that building the parser imports nothing heavy).
 GENERATOR_SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
-#: Generator profiles (optsupply.generate.PROFILES, the default first).
+#: Generator profiles (optsupply.scenario.generate.PROFILES, the default first).
 GENERATOR_PROFILES = ("business", "stress")
 
 
@@ -250,7 +250,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, metavar="N", help="HiGHS threads (default 1; 0 = HiGHS default)")
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap (default: each scenario's)")
     p.add_argument("--method", choices=["mip", "decompose", "auto"], default="mip",
-                   help="solve method passed to optsupply.optimize.solve when it has one (default mip)")
+                   help="solve method passed to optsupply.optimizer.optimize.solve when it has one (default mip)")
     p.add_argument("--no-solve", action="store_true",
                    help="build and transfer only (the growth curve of build, transfer and memory)")
     p.add_argument("--out", metavar="DIR", help="folder for bench.csv and bench.md (default benchmarks/results/bench)")
@@ -267,12 +267,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     """0 every spec ran, 1 some spec failed (recorded in the results), 2 bad usage."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "benchmarks" / "suite.py").is_file():
-        raise UsageError(f"optsupply bench needs a source checkout: {root / 'benchmarks' / 'suite.py'} was not found")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from benchmarks.suite import run_from_args
+    from optsupply.bench.suite import run_from_args
 
     return run_from_args(args)
 
@@ -347,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="do not show progress")
     p.set_defaults(func=_cmd_forecast)
 
-    from optsupply.comparison import add_parser as add_compare
-    from optsupply.sweep import add_parser as add_whatif
+    from optsupply.plan.compare import add_parser as add_compare
+    from optsupply.analysis.sweep import add_parser as add_whatif
 
     add_compare(sub)
     add_whatif(sub)

@@ -1,0 +1,14 @@
+"""The plan layer: what optsupply returns, checked and compared without a model or a solver.
+
+``core`` (:class:`Plan`, its tables and KPIs, the statuses, ``COST_KEYS``) ·
+``check`` (the independent checker: feasibility and profit recomputed from the
+plan tables and the scenario alone) · ``compare`` (differences of scenarios and
+plans).
+
+Imports the scenario layer and the foundation, never Pyomo or HiGHS: a plan
+can be read, checked and compared on a machine without a solver.
+"""
+
+from optsupply.plan.core import Plan, empty_plan
+
+__all__ = ["Plan", "empty_plan"]
