@@ -42,15 +42,11 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.errors import UsageError
+from optsupply.plan.core import (ERROR, INFEASIBLE, INTERRUPTED, OPTIMAL, SOLVER_PLAN_STATUSES, TIME_LIMIT,  # noqa: F401
+                                 UNBOUNDED)
 from optsupply.scenario.checks import setting_problem
 
 logger = logging.getLogger(__name__)
-
-OPTIMAL, TIME_LIMIT, INFEASIBLE, UNBOUNDED, ERROR = "optimal", "time_limit", "infeasible", "unbounded", "error"
-INTERRUPTED = "interrupted"
-#: statuses whose run may carry a plan (an incumbent)
-PLAN_STATUSES = (OPTIMAL, TIME_LIMIT, INTERRUPTED)
-
 
 #: SolveOptions fields checked by the rule of a scenario.toml [solver] setting (and the command line's options)
 OPTION_SETTINGS = {"time_limit": "solver.time_limit", "mip_gap": "solver.mip_gap", "threads": "solver.threads",
@@ -376,7 +372,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
         message = ("interrupted (Ctrl-C); the plan is HiGHS's best so far" if has_solution
                    else "interrupted (Ctrl-C) before HiGHS found a plan")
         logger.info("%s", message)
-    has_plan = has_solution and status in PLAN_STATUSES
+    has_plan = has_solution and status in SOLVER_PLAN_STATUSES
     if has_plan:
         results.solution_loader.load_vars()
     bound = results.objective_bound

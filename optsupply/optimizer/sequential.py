@@ -41,7 +41,8 @@ from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.plan.core import Plan, empty_plan
 from optsupply.scenario.core import Scenario
-from optsupply.optimizer.highs import PLAN_STATUSES, SolveOptions, solve_model
+from optsupply.optimizer.highs import SolveOptions, solve_model
+from optsupply.plan.core import SOLVER_PLAN_STATUSES
 
 __all__ = ["commercial_scenario", "fix_commercial", "optimal_supply_plan", "sequential_plan", "COMMERCIAL_BLOCKS"]
 
@@ -177,7 +178,7 @@ def sequential_plan(sc: Scenario, *, method: str = "mip", commercial_time_limit:
         step1["time_limit"] = commercial_time_limit
     relaxed = commercial_scenario(sc)
     com = solve(relaxed, method=method, **step1)
-    if com.kpis.get("status") not in PLAN_STATUSES:
+    if com.kpis.get("status") not in SOLVER_PLAN_STATUSES:
         return empty_plan(com.kpis.get("status", "error"), sc.name, mip_gap=None, method="sequential",
                           message=f"the commercial step has no plan: {com.kpis.get('message', '')}")
     # the commercial plan's supply part was made for free, unlimited supply: the practitioner supply rules

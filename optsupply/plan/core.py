@@ -42,6 +42,15 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "featured": ["product", "period"],
     "lanes": ["warehouse", "region", "period", "volume", "used"],
 }
+#: Every status a plan's ``kpis["status"]`` can have.
+OPTIMAL, TIME_LIMIT, INTERRUPTED = "optimal", "time_limit", "interrupted"
+BASELINE = "baseline"  # a plan by rules (the solver was not run, or found nothing better in time)
+INFEASIBLE, UNBOUNDED, ERROR = "infeasible", "unbounded", "error"
+STATUSES = (OPTIMAL, TIME_LIMIT, INTERRUPTED, BASELINE, INFEASIBLE, UNBOUNDED, ERROR)
+#: The statuses the solver gives a plan with: proven optimal, stopped by the time limit or by Ctrl-C (the best found).
+SOLVER_PLAN_STATUSES = (OPTIMAL, TIME_LIMIT, INTERRUPTED)
+#: The statuses that carry a plan (tables and a profit); the others carry none.
+PLAN_STATUSES = SOLVER_PLAN_STATUSES + (BASELINE,)
 COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
              "onboarding", "lost_sale")
 
