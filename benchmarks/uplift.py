@@ -12,9 +12,9 @@ demand: the forecast, no safety stock in any plan):
 * **naive** — :func:`optsupply.baselines.rules.siloed_plan` with its default (naive) rules, for reference;
 * **(a) practitioner** — :func:`optsupply.baselines.rules.practitioner_plan`;
 * **(b) supply-optimal** — (a)'s launches, featured products and ad spend fixed, supply optimised
-  (:func:`optsupply.optimizer.sequential.optimal_supply_plan`);
+  (:func:`optsupply.analysis.sequential.optimal_supply_plan`);
 * **(c) sequential** — commercial decisions optimised on gross margin without supply costs or
-  limits, then supply optimised (:func:`optsupply.optimizer.sequential.sequential_plan`);
+  limits, then supply optimised (:func:`optsupply.analysis.sequential.sequential_plan`);
 * **joint** — :func:`optsupply.solve`, started from the best of (a), (b), (c) (a MIP start for
   ``mip``; the start of the fix-and-optimize for ``decompose``), with its bound and gap.
 
@@ -48,7 +48,7 @@ import optsupply as ops
 from optsupply.baselines.rules import BaselineError, practitioner_plan, siloed_plan, uplift_report
 from optsupply.scenario.generate import generate
 from optsupply.plan.core import COST_KEYS
-from optsupply.optimizer.sequential import optimal_supply_plan, sequential_plan
+from optsupply.analysis.sequential import optimal_supply_plan, sequential_plan
 from optsupply.plan.check import check_plan, evaluate_plan
 
 ROOT = Path(__file__).resolve().parents[1]

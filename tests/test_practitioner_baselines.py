@@ -2,8 +2,8 @@
 
 (a) the practitioner rules (:func:`optsupply.baselines.rules.practitioner_plan`), one small hand-built
 scenario per rule; (b) optimal supply under the practitioner's commercial decisions
-(:func:`optsupply.optimizer.sequential.optimal_supply_plan`); (c) sequential-optimal
-(:func:`optsupply.optimizer.sequential.sequential_plan`); and the joint search started from the best
+(:func:`optsupply.analysis.sequential.optimal_supply_plan`); (c) sequential-optimal
+(:func:`optsupply.analysis.sequential.sequential_plan`); and the joint search started from the best
 baseline. Every plan also passes the independent checker (:func:`optsupply.plan.check.check_plan`).
 """
 
@@ -19,7 +19,7 @@ from optsupply.baselines.rules import practitioner_plan, profitable_spend, siloe
 from optsupply.optimizer.decompose import start_plan
 from optsupply.optimizer.optimize import _not_below
 from optsupply.plan.core import mip_gap
-from optsupply.optimizer.sequential import commercial_scenario, optimal_supply_plan, sequential_plan
+from optsupply.analysis.sequential import commercial_scenario, optimal_supply_plan, sequential_plan
 from optsupply.plan.check import check_plan, evaluate_plan
 from tests.conftest import write
 

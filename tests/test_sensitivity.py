@@ -28,7 +28,8 @@ from optsupply.errors import UsageError
 from optsupply.scenario.generate import generate
 from optsupply.model import build_model
 from optsupply.cli import main
-from optsupply.analysis.sensitivity import (COLUMNS, NOTES, NoPlanError, plan_integers, sensitivity,
+from optsupply.model.fixing import plan_integers
+from optsupply.analysis.sensitivity import (COLUMNS, NOTES, NoPlanError, sensitivity,
                                    write_sensitivity)
 from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES

@@ -124,8 +124,7 @@ def test_structural_change_rebuilds(name: str, changes: dict, why: str) -> None:
     assert s.last_update == "lean"
 
 
-def _lp(h) -> dict:  # h: a highspy.Highs
-    lp = h.getLp()
+def _lp(lp) -> dict:  # lp: a highspy.HighsLp
     a = lp.a_matrix_
     shape = (lp.num_row_, lp.num_col_)
     parts = (np.array(a.value_), np.array(a.index_), np.array(a.start_))
@@ -146,7 +145,7 @@ def _fresh_lp(sc: ops.Scenario) -> dict:
     m, _ = build_model(sc)
     opt = Highs()
     opt.set_instance(m)
-    return _lp(opt._solver_model)
+    return _lp(opt._solver_model.getLp())
 
 
 def test_patched_model_is_the_fresh_model() -> None:
@@ -161,13 +160,13 @@ def test_patched_model_is_the_fresh_model() -> None:
                "launch.max_per_period": 2}
     s.solve(changes)
     assert s.last_update == "lean", str(s.last_update)
-    _assert_same_lp(_lp(s._h), _fresh_lp(s.base))
+    _assert_same_lp(_lp(s._pm.lp()), _fresh_lp(s.base))
 
 
 def test_sequence_is_cumulative_and_returns_to_the_built_model() -> None:
     sc = _tiny_lost()
     s = WhatIf(sc, **OPTS)
-    original_lp = _lp(s._h)
+    original_lp = _lp(s._pm.lp())
     s.solve()
     steps = [{"products.price": "*1.1"}, {"warehouses.storage_capacity": "*0.8"},
              {"demand.demand": "*0.9", "products.lost_sale_cost": {"P03": "+1"}}, {"products.price": "*1.1"}]
@@ -180,7 +179,7 @@ def test_sequence_is_cumulative_and_returns_to_the_built_model() -> None:
     s.solve({}, from_original=True)  # back to the data the model was built from: lean, and the very same model
     assert s.last_update == "lean"
     assert s.base is s.original
-    _assert_same_lp(_lp(s._h), original_lp)
+    _assert_same_lp(_lp(s._pm.lp()), original_lp)
 
 
 def test_invalid_changes_raise_and_leave_the_session_usable() -> None:

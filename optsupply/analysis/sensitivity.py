@@ -78,7 +78,6 @@ from typing import Any, Sequence
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.collections import ComponentMap, ComponentSet
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -87,7 +86,8 @@ from optsupply.files import guard_file, write_file
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.model.extract import extract_plan
-from optsupply.plan.core import ZERO, Plan
+from optsupply.model.fixing import fix_plan
+from optsupply.plan.core import Plan
 from optsupply.scenario.core import Scenario
 from optsupply.optimizer.highs import OPTIMAL, SolveOptions, solve_model, solve_options
 
@@ -110,78 +110,6 @@ _BINDING_TOL = 1e-6
 
 class NoPlanError(OptsupplyError):
     """The scenario has no plan to analyse (the solver found none)."""
-
-
-# ---------------------------------------------------------------------- fixing a plan
-
-
-def plan_integers(m: pyo.ConcreteModel, d: ModelData, plan: Plan) -> ComponentMap:
-    """The value the plan implies for every integer variable of ``m`` (a ComponentMap ``VarData`` → 0.0/1.0).
-
-    launch.y from ``plan.launches``; launch.intro = 1 if any member of the
-    category/brand launches; transport.used from ``plan.lanes``;
-    inventory.placed from ``plan.orders``; inventory.active_w = 1 if the pair
-    has any order; demand.feat from ``plan.featured``; advertising.z (S-curve
-    segments) = 1 for the convex segments the plan's effective spend has
-    filled. Raises :class:`UsageError` when the plan launches or features a
-    product in a period the scenario does not allow, and for an integer
-    variable it does not know (a model change this module must learn about).
-    """
-    launches = {(p, int(t)) for p, t in zip(plan.launches["product"], plan.launches["period"], strict=True)}
-    launched = {p for p, _ in launches}
-    lanes = {(w, r, int(t)) for w, r, t, v in zip(plan.lanes["warehouse"], plan.lanes["region"], plan.lanes["period"],
-                                                plan.lanes["volume"], strict=True) if v > ZERO}
-    o = plan.orders
-    placed = {(p, w, int(t)) for p, w, t, u in zip(o["product"], o["warehouse"], o["period"], o["units"], strict=True)
-              if u > ZERO}
-    active = {(p, w) for p, w, _ in placed}
-    featured = {(p, int(t)) for p, t in zip(plan.featured["product"], plan.featured["period"], strict=True)}
-    a = plan.advertising
-    eff = {(p, c, int(t)): float(e) for p, c, t, e in zip(a["product"], a["channel"], a["period"],
-                                                           a["effective_spend"], strict=True)}
-    for what, pairs, var in (("launches", launches, m.launch.y), ("features", featured, m.demand.feat)):
-        for p, t in sorted(pairs - set(var.keys())):
-            raise UsageError(f"the plan {what} {p} in period {t}, which this scenario does not allow "
-                             "(the plan does not fit the scenario: was it made for another one?)")
-    values = ComponentMap()
-    rules = {
-        ("launch", "y"): lambda k: (k[0], k[1]) in launches,
-        ("launch", "intro"): lambda k: any(p in launched for p in d.group_members[k]),
-        ("transport", "used"): lambda k: k in lanes,
-        ("inventory", "placed"): lambda k: k in placed,
-        ("inventory", "active_w"): lambda k: k in active,
-        ("demand", "feat"): lambda k: k in featured,
-        ("advertising", "z"): lambda k: _segment_full(d, eff.get(k[:3], 0.0), k),
-    }
-    for var in m.component_objects(pyo.Var, descend_into=True):
-        if not any(v.is_integer() for v in var.values()):
-            continue
-        rule = rules.get((var.parent_block().local_name, var.local_name))
-        if rule is None:
-            raise UsageError(f"sensitivity does not know how a plan sets the integer variable {var.name}")
-        for k, v in var.items():
-            values[v] = 1.0 if rule(k) else 0.0
-    return values
-
-
-def _segment_full(d: ModelData, eff: float, key: tuple) -> bool:
-    """z[p,c,t,i] = 1 when effective spend reaches the end of segment i (z_i ≤ δ_i forces it full)."""
-    p, c, _t, i = key
-    end = float(d.curves[p, c].breakpoints[i + 1])
-    return eff >= end - 1e-9 * max(1.0, end)
-
-
-def fix_plan(m: pyo.ConcreteModel, d: ModelData, plan: Plan, *, free: Any = ()) -> None:
-    """Fix every integer variable of ``m`` at the plan's value and make it continuous.
-
-    Variables in ``free`` (``VarData`` objects) keep their integer domain and stay free.
-    """
-    free = ComponentSet(free)
-    for v, val in plan_integers(m, d, plan).items():
-        if v in free:
-            continue
-        v.domain = pyo.UnitInterval
-        v.fix(val)
 
 
 def relax_derived_bounds(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -557,8 +485,4 @@ def write_sensitivity(df: pd.DataFrame, path: str | os.PathLike,
     return write_file(target, write)
 
 
-# ---------------------------------------------------------------------- command line
-
-
-__all__ = ["sensitivity", "write_sensitivity", "sensitivity_path", "fixed_plan_model", "fix_plan", "plan_integers",
-           "relax_derived_bounds", "NoPlanError", "NOTES", "COLUMNS"]
+__all__ = ["sensitivity", "write_sensitivity", "sensitivity_path", "fixed_plan_model", "relax_derived_bounds", "NoPlanError", "NOTES", "COLUMNS"]

@@ -114,35 +114,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.repn import generate_standard_repn
 
 from optsupply.model import build_model, prepare
-from optsupply.model.advertising import _reachable_spend
+from optsupply.model.advertising import kept_chords
 from optsupply.model.data import ModelData
-from optsupply.model.inventory import _needs_setup
+from optsupply.model.inventory import needs_setup, ship_capacity
+from optsupply.optimizer.highs import SolveOptions
+from optsupply.optimizer.highs.persistent import INF, PersistentModel
 from optsupply.optimizer.optimize import finish_plan
 from optsupply.plan.core import Plan
 from optsupply.scenario.core import Scenario
 from optsupply.scenario.schema import TABLE_BY_NAME
-from optsupply.optimizer.highs import (
-    OPTIMAL,
-    TIME_LIMIT,
-    SolveOptions,
-    SolveResult,
-    _status,
-    lean_highs,
-    solve_options,
-)
 
 logger = logging.getLogger(__name__)
 
 COLD, LEAN, REBUILD = "cold", "lean", "rebuild"
-INF = highspy.kHighsInf
 _REL = 1e-9  # relative slack when comparing derived bounds (recomputed bounds are bit-identical)
 
 # settings and columns that do not reach the model
@@ -252,7 +241,6 @@ class WhatIf:
         self.base = sc
         self.last_update: Update | None = None
         self.plan: Plan | None = None
-        self._x: np.ndarray | None = None  # the last solution, by HiGHS column
         self._fresh = True  # the model has not been solved since it was built
         t0 = time.perf_counter()
         self._build(sc, prepare(sc))
@@ -298,7 +286,7 @@ class WhatIf:
                 raise _Rebuild("the previous update did not complete")
             patch, why, touched = self._lean_patch(new, new_data, diff, settings)
         except _Rebuild as exc:
-            old = self._m if self._x is not None else None  # its variables hold the last solution
+            old = self._m if self._pm.solution is not None else None  # its variables hold the last solution
             self._build(new, new_data)
             self._fresh = False
             mip_start = self._map_start(old) if old is not None else "none"
@@ -326,175 +314,62 @@ class WhatIf:
     def _build(self, sc: Scenario, data: ModelData) -> None:
         """Build the Pyomo model of ``sc`` and a persistent HiGHS instance with no automatic updates."""
         m, data = build_model(sc, data)
-        opt = lean_highs()
-        opt.set_instance(m)
-        self._m, self._opt, self._h = m, opt, opt._solver_model
-        self._vmap = opt._pyomo_var_to_solver_var_map
-        self._cmap = opt._pyomo_con_to_solver_con_map
+        self._m, self._pm = m, PersistentModel(m)
         self._built = data
         self._data = data
-        lp = self._h.getLp()
-        self._cost = np.array(lp.col_cost_, dtype=float)
-        self._row_lo = np.array(lp.row_lower_, dtype=float)
-        self._row_up = np.array(lp.row_upper_, dtype=float)
-        self._offset_ok = _close(_offset(data), float(lp.offset_))
+        self._offset_ok = _close(_offset(data), self._pm.offset)
         if not self._offset_ok:
             logger.warning("objective constant %r differs from the expected %r: lost-sale and demand changes "
-                           "will rebuild the model", lp.offset_, _offset(data))
+                           "will rebuild the model", self._pm.offset, _offset(data))
         self._groups: dict[str, dict[Any, list[tuple[Any, int]]]] = {}
         self._built_sets = {"sell": set(data.sell), "ship": set(data.ship), "orders": set(data.orders)}
-        self._built_ship_cap = _ship_cap(data)
+        self._built_ship_cap = ship_capacity(data)
         self._built_chords = _chords(data)
-        self._x = None
         self._stale = False
 
     # ------------------------------------------------------------------ solving
 
     def _solve(self, sc: Scenario, opts: SolveOptions, build_seconds: float) -> Plan:
-        return finish_plan(self._run(opts), self._m, self._data, sc, build_seconds, opts)
-
-    def _run(self, opts: SolveOptions) -> SolveResult:
-        """One HiGHS run of the current model, as :func:`optsupply.optimizer.highs.solve_model` does it."""
-        version = ".".join(str(x) for x in self._opt.version())
-        self._x = None
-        start = time.perf_counter()
-        results = self._opt.solve(self._m, **solve_options(opts))
-        term = results.termination_condition
-        if term == TerminationCondition.infeasibleOrUnbounded:
-            term = self._disambiguate()
-        seconds = time.perf_counter() - start
-        has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-        status = _status(term, has_solution)
-        ok = has_solution and status in (OPTIMAL, TIME_LIMIT)
-        if ok:
-            results.solution_loader.load_vars()
-            self._x = np.array(self._h.getSolution().col_value, dtype=float)
-        bound = results.objective_bound
-        if bound is not None and not math.isfinite(bound):
-            bound = None
-        nodes = getattr(results.extra_info, "mip_node_count", None)
-        return SolveResult(status, ok, results.incumbent_objective, bound, seconds, str(term.name), version, nodes)
-
-    def _disambiguate(self) -> TerminationCondition:
-        """HiGHS's presolve may say "infeasible or unbounded"; ask again without it, on this model."""
-        h = self._h
-        _, before = h.getOptionValue("presolve")
-        h.setOptionValue("presolve", "off")
-        try:
-            h.run()
-            status = h.getModelStatus()
-        finally:
-            h.setOptionValue("presolve", before)
-        if status == highspy.HighsModelStatus.kInfeasible:
-            return TerminationCondition.provenInfeasible
-        if status == highspy.HighsModelStatus.kUnbounded:
-            return TerminationCondition.unbounded
-        return TerminationCondition.infeasibleOrUnbounded
+        return finish_plan(self._pm.solve(opts), self._m, self._data, sc, build_seconds, opts)
 
     def _full_start(self, opts: SolveOptions) -> str:
-        """The previous solution as the MIP start: as it is if still feasible, else repaired.
-
-        HiGHS would repair an infeasible start itself (an LP with the integer values fixed), but in a
-        persistent instance that LP compares ``time_limit`` with the instance's cumulative run clock: after
-        earlier runs longer than the limit it stops at once and the start is lost. So the repair is done
-        here, in a fresh highspy instance (see :meth:`_repair`).
-        """
-        x = self._x
-        if x is None or len(x) != self._h.getNumCol():
-            return "none"
-        lp = self._h.getLp()
-        lo, up = np.asarray(lp.col_lower_, dtype=float), np.asarray(lp.col_upper_, dtype=float)
-        integer = np.asarray([int(v) for v in lp.integrality_], dtype=int) if len(lp.integrality_) else np.zeros(len(x), int)
-        integer = integer != 0
-        kind = "full"
-        if not _feasible(lp, x, lo, up, integer):
-            x = self._repair(x, lo, up, integer, opts)
-            if x is None:
-                return "none (the previous solution is infeasible and could not be repaired)"
-            kind = "repaired"
-        self._h.setSolution(len(x), np.arange(len(x), dtype=np.int32), x)
-        return kind
-
-    def _repair(self, x: np.ndarray, lo: np.ndarray, up: np.ndarray, integer: np.ndarray,
-                opts: SolveOptions) -> np.ndarray | None:
-        """Complete the previous integer values to a feasible solution of the changed model (fresh instance).
-
-        First every integer column whose previous value is within its new bounds is fixed (an LP, or a small
-        MIP over the others); if that is infeasible, only the integers at 0 are fixed (a small MIP that may
-        switch off what the previous plan switched on). Each attempt gets 10 % of the time limit.
-        """
-        values = np.round(x)
-        inside = integer & (values >= lo - 1e-9) & (values <= up + 1e-9)
-        for keep in (inside, inside & (values == 0)):
-            y = self._complete(values, integer, keep, opts)
-            if y is not None:
-                return y
-        return None
-
-    def _complete(self, values: np.ndarray, integer: np.ndarray, keep: np.ndarray,
-                  opts: SolveOptions) -> np.ndarray | None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.passModel(self._h.getModel())
-        cols = np.flatnonzero(keep).astype(np.int32)
-        h.changeColsBounds(len(cols), cols, values[keep], values[keep])
-        if not (integer & ~keep).any():
-            ints = np.flatnonzero(integer).astype(np.int32)
-            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-        else:
-            h.setOptionValue("mip_max_nodes", 500)
-            h.setOptionValue("mip_max_improving_sols", 1)
-        h.setOptionValue("time_limit", max(1.0, 0.1 * float(opts.time_limit or 300.0)))
-        h.setOptionValue("random_seed", int(opts.seed or 0))
-        h.run()
-        sol = h.getSolution()
-        if not sol.value_valid or h.getInfo().primal_solution_status != 2:
-            return None
-        return np.array(sol.col_value, dtype=float)
+        """The previous solution as the MIP start: as it is if still feasible, else repaired
+        (:meth:`~optsupply.optimizer.highs.persistent.PersistentModel.start_from`)."""
+        return self._pm.start_from(self._pm.solution, opts)
 
     def _map_start(self, old: pyo.ConcreteModel) -> str:
         """The old model's variable values, by component name and index, as a (partial) MIP start."""
-        idx, val = [], []
+        values: dict[int, float] = {}
         for comp in self._m.component_objects(pyo.Var, descend_into=True):
             prev = old.find_component(comp.name)
             if prev is None:
                 continue
             for k, v in comp.items():
-                col = self._vmap.get(id(v))
+                col = self._pm.col(v)
                 if col is None or k not in prev:
                     continue
                 x = prev[k].value
                 if x is not None:
-                    idx.append(col)
-                    val.append(float(x))
-        if not idx:
-            return "none"
-        self._h.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
-        return "full" if len(idx) == self._h.getNumCol() else "partial"
+                    values[col] = float(x)
+        return self._pm.partial_start(values)
 
     # ------------------------------------------------------------------ lean updates
 
     def _apply(self, p: _Patch) -> None:
-        h = self._h
+        pm = self._pm
         if p.cost:
             cols = np.fromiter(p.cost.keys(), dtype=np.int32, count=len(p.cost))
-            self._cost[cols] += np.fromiter(p.cost.values(), dtype=float, count=len(p.cost))
-            h.changeColsCost(len(cols), cols, self._cost[cols])
+            pm.change_costs(cols, pm.cost[cols] + np.fromiter(p.cost.values(), dtype=float, count=len(p.cost)))
         if p.offset is not None:
-            h.changeObjectiveOffset(p.offset)
-        if p.rows:
-            rows = np.fromiter(p.rows.keys(), dtype=np.int32, count=len(p.rows))
-            lo = np.array([v[0] for v in p.rows.values()], dtype=float)
-            up = np.array([v[1] for v in p.rows.values()], dtype=float)
-            self._row_lo[rows], self._row_up[rows] = lo, up
-            h.changeRowsBounds(len(rows), rows, lo, up)
-        if p.cols:
-            cols = np.fromiter(p.cols.keys(), dtype=np.int32, count=len(p.cols))
-            lo = np.array([v[0] for v in p.cols.values()], dtype=float)
-            up = np.array([v[1] for v in p.cols.values()], dtype=float)
-            h.changeColsBounds(len(cols), cols, lo, up)
+            pm.change_offset(p.offset)
+        for bounds, change in ((p.rows, pm.change_row_bounds), (p.cols, pm.change_col_bounds)):
+            if bounds:
+                index = np.fromiter(bounds.keys(), dtype=np.int32, count=len(bounds))
+                lo = np.array([v[0] for v in bounds.values()], dtype=float)
+                up = np.array([v[1] for v in bounds.values()], dtype=float)
+                change(index, lo, up)
         for (row, col), value in p.coef.items():
-            h.changeCoeff(row, col, value)
+            pm.change_coeff(row, col, value)
         if p.lane_rows:
             self._add_lane_rows(p.lane_rows)
 
@@ -514,13 +389,7 @@ class WhatIf:
             flow = sum(b.volume[p] * tr.ship[p, w, r, t] for p in products[w, r, t])
             extra[w, r, t] = flow <= cap * tr.used[w, r, t] if (w, r, t) in tr.used else flow <= cap
             cons.append(extra[w, r, t])
-        self._opt.add_constraints(cons)
-        lo = np.full(len(cons), -INF)
-        up = np.array([0.0 if k in tr.used else cap for k, cap in sorted(rows.items())], dtype=float)
-        self._row_lo = np.concatenate([self._row_lo, lo])
-        self._row_up = np.concatenate([self._row_up, up])
-        if len(self._row_up) != self._h.getNumRow():
-            raise RuntimeError("the added lane rows are out of step with the solver's model")
+        self._pm.add_rows(cons, [0.0 if k in tr.used else cap for k, cap in sorted(rows.items())])
 
     def _lean_patch(self, new: Scenario, nd: ModelData, diff: dict[tuple[str, str], list],
                     settings: list[str]) -> tuple[_Patch, str, bool]:
@@ -561,13 +430,13 @@ class WhatIf:
     # -- helpers
 
     def _col(self, var: pyo.Var) -> int:
-        col = self._vmap.get(id(var))
+        col = self._pm.col(var)
         if col is None:
             raise _Rebuild(f"variable {var.name} is not in the solver's model")
         return col
 
     def _row(self, con: Any) -> int:
-        row = self._cmap.get(con)
+        row = self._pm.row(con)
         if row is None:
             raise _Rebuild(f"constraint {con.name} is not in the solver's model")
         return row
@@ -577,7 +446,7 @@ class WhatIf:
         if name not in self._groups:
             groups: dict[Any, list[tuple[Any, int]]] = defaultdict(list)
             for k, v in var.items():
-                col = self._vmap.get(id(v))
+                col = self._pm.col(v)
                 if col is not None:
                     groups[key(k)].append((k, col))
             self._groups[name] = groups
@@ -585,7 +454,7 @@ class WhatIf:
 
     def _set_upper(self, patch: _Patch, con: Any, upper: float) -> None:
         row = self._row(con)
-        patch.rows[row] = (self._row_lo[row], upper if math.isfinite(upper) else INF)
+        patch.rows[row] = (self._pm.row_lower[row], upper if math.isfinite(upper) else INF)
 
     def _rhs(self, patch: _Patch, block: pyo.Block, name: str, index: list, value: float | None,
              needed: bool, label: str) -> None:
@@ -622,7 +491,7 @@ class WhatIf:
                 if not _le(v, built.get(k, 0.0)):
                     raise _Rebuild(f"the {label} of {k} grows from {built.get(k, 0.0):.6g} to {v:.6g}; the model "
                                    "was built with the smaller one")
-        for k, v in _ship_cap(nd).items():
+        for k, v in ship_capacity(nd).items():
             if not _le(v, self._built_ship_cap.get(k, 0.0)):
                 raise _Rebuild(f"the outflow bound of {k} (lot-sizing rows) grows; the model was built with a "
                                "smaller one")
@@ -698,7 +567,7 @@ class WhatIf:
     def _h_order_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         placed = self._group("placed_pw", self._m.inventory.placed, lambda k: k[:2])
         for pw in keys:
-            if _needs_setup(self._built, *pw) != _needs_setup(nd, *pw):
+            if needs_setup(self._built, *pw) != needs_setup(nd, *pw):
                 raise _Rebuild(f"order set-up binaries of {pw} appear or vanish (order_cost ↔ 0)")
         for pw, d in self._delta(keys, self._data.order_cost, nd.order_cost).items():
             for _, col in placed.get(pw, ()):
@@ -762,7 +631,7 @@ class WhatIf:
                 if not math.isfinite(cap):
                     raise _Rebuild(f"lane {w}→{r} becomes uncapacitated")
                 row, col = self._row(con), self._col(tr.used[w, r, t])
-                patch.coef[row, col] = -cap if math.isfinite(self._row_up[row]) else cap
+                patch.coef[row, col] = -cap if math.isfinite(self._pm.row_upper[row]) else cap
             else:
                 self._set_upper(patch, con, cap)
 
@@ -797,7 +666,7 @@ class WhatIf:
                 continue
             if k in dm.demand_cap:
                 row = self._row(dm.demand_cap[k])
-                lo, up = self._row_lo[row], self._row_up[row]
+                lo, up = self._pm.row_lower[row], self._pm.row_upper[row]
                 form = 1.0 if math.isfinite(up) else -1.0  # sales − potential ≤ base (Pyomo's normal form)
                 if form > 0:
                     patch.rows[row] = (lo, up + (new - old))
@@ -886,25 +755,6 @@ def _onboarding(s: WhatIf, kind: str, keys: list, nd: ModelData, patch: _Patch) 
 # ---------------------------------------------------------------------- data helpers
 
 
-def _feasible(lp: Any, x: np.ndarray, lo: np.ndarray, up: np.ndarray, integer: np.ndarray,
-              tol: float = 1e-7) -> bool:
-    """Is ``x`` feasible for the highspy LP ``lp`` (bounds, rows, integrality) within ``tol``?"""
-    def slack(v: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        return tol * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0.0)))
-
-    if np.any(x < lo - slack(x, lo)) or np.any(x > up + slack(x, up)):
-        return False
-    if np.any(np.abs(x[integer] - np.round(x[integer])) > 1e-6):
-        return False
-    a = lp.a_matrix_
-    shape = (lp.num_row_, lp.num_col_)
-    parts = (np.asarray(a.value_, dtype=float), np.asarray(a.index_), np.asarray(a.start_))
-    matrix = sp.csc_matrix(parts, shape=shape) if "col" in str(a.format_).lower() else sp.csr_matrix(parts, shape=shape)
-    r = matrix @ x
-    rlo, rup = np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)
-    return not (np.any(r < rlo - slack(r, rlo)) or np.any(r > rup + slack(r, rup)))
-
-
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _REL * max(1.0, abs(a), abs(b))
 
@@ -921,25 +771,13 @@ def _offset(d: ModelData) -> float:
     return -sum(d.lost_cost[p] * v for (p, _r, _t), v in d.base.items() if p not in d.window and d.lost_cost[p])
 
 
-def _ship_cap(d: ModelData) -> dict[tuple[str, str, int], float]:
-    """What w can ship of p in period t (the sums in the (l,S) rows of optsupply.model.inventory)."""
-    cap: dict[tuple[str, str, int], float] = defaultdict(float)
-    for (p, w, _r, t), ub in d.ship_bound.items():
-        cap[p, w, t] += ub
-    for (p, w, t), ub in cap.items():
-        if d.volume[p] > 0:
-            cap[p, w, t] = min(ub, d.throughput[w] / d.volume[p])
-    return cap
-
-
 def _chords(d: ModelData) -> dict[tuple[str, str], int]:
     """Number of Hill chords optsupply.model.advertising keeps for each concave response (budget-reachable)."""
     out = {}
     for (p, c), pwl in d.curves.items():
         if pwl.n_convex:
             continue
-        reach = _reachable_spend(d, p, c)
-        out[p, c] = sum(1 for e in pwl.breakpoints[:-1] if e < reach)
+        out[p, c] = len(kept_chords(d, p, c))
     return out
 
 

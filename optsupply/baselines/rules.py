@@ -1272,7 +1272,7 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
         Take the launches, ad spend and featured products of this plan instead of the commercial
         rules (the uplift counted on is the true Hill curve at its spend); only the supply rules
         run. This is how a plan made for other supply data (e.g.
-        :func:`optsupply.optimizer.sequential.commercial_scenario`) gets a feasible supply part.
+        :func:`optsupply.analysis.sequential.commercial_scenario`) gets a feasible supply part.
 
     Returns
     -------

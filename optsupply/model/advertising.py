@@ -52,9 +52,7 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
         if p in d.window and pars["carryover"] == 0:
             start = d.window[p][0]
         n = len(pwl.breakpoints) - 1
-        reach = _reachable_spend(d, p, c)
-        # chords of segments that start below the reachable spend; the first always (it bounds uplift at 0 spend)
-        useful = [i for i in range(n) if i == 0 or pwl.breakpoints[i] < reach]
+        useful = kept_chords(d, p, c)
         for t in range(start, d.H):
             spend_idx.append((p, c, t))
             if d.can_be_active(p, t):
@@ -126,7 +124,15 @@ def add_advertising(m: pyo.ConcreteModel, d: ModelData) -> None:
     b.by_pt = by_pt
 
 
-def _reachable_spend(d: ModelData, p: str, c: str) -> float:
+def kept_chords(d: ModelData, p: str, c: str) -> list[int]:
+    """The Hill chords the model keeps for (p, c): those of segments that start below the reachable spend,
+    and the first always (it bounds uplift at 0 spend)."""
+    breakpoints = d.curves[p, c].breakpoints
+    reach = reachable_spend(d, p, c)
+    return [i for i in range(len(breakpoints) - 1) if i == 0 or breakpoints[i] < reach]
+
+
+def reachable_spend(d: ModelData, p: str, c: str) -> float:
     """Most effective spend (p,c) can ever have: the budgets bound it (eff ≤ Σ spend, ≤ budget/(1-carryover))."""
     carry = d.response[p, c]["carryover"]
     reach = d.channel_budget[c] / (1.0 - carry)

@@ -34,15 +34,28 @@ from optsupply.model.data import ModelData
 LOT_SIZING_WINDOW = 3  # periods l beyond the arrival for which (l,S) rows are added
 
 
-def _needs_setup(d: ModelData, p: str, w: str) -> bool:
+def needs_setup(d: ModelData, p: str, w: str) -> bool:
+    """Whether orders of p into w carry a set-up binary (an order cost, a minimum or a maximum order)."""
     return d.order_cost[p, w] > 0 or d.min_order[p, w] > 0 or math.isfinite(d.max_order[p, w])
+
+
+def ship_capacity(d: ModelData) -> dict[tuple[str, str, int], float]:
+    """What w can ship of p in period t: Σ_r ship_bound[p,w,r,t], at most throughput / volume (the sums of
+    the (l,S) rows)."""
+    cap: dict[tuple[str, str, int], float] = defaultdict(float)
+    for (p, w, _r, t), ub in d.ship_bound.items():
+        cap[p, w, t] += ub
+    for (p, w, t), ub in cap.items():  # all regions together are limited by throughput
+        if d.volume[p] > 0:
+            cap[p, w, t] = min(ub, d.throughput[w] / d.volume[p])
+    return cap
 
 
 def add_inventory(m: pyo.ConcreteModel, d: ModelData, lot_sizing_window: int = LOT_SIZING_WINDOW) -> None:
     b = m.inventory = pyo.Block()
     tr = m.transport
     b.order = pyo.Var(d.orders, domain=pyo.NonNegativeReals, bounds=lambda b, *k: (0, d.order_bound[k]))
-    setups = [k for k in d.orders if _needs_setup(d, k[0], k[1])]
+    setups = [k for k in d.orders if needs_setup(d, k[0], k[1])]
     b.placed = pyo.Var(setups, domain=pyo.Binary)
     b.setup_upper = pyo.Constraint(setups, rule=lambda b, *k: b.order[k] <= d.order_bound[k] * b.placed[k])
     b.setup_lower = pyo.Constraint([k for k in setups if d.min_order[k[0], k[1]] > 0],
@@ -79,12 +92,7 @@ def add_inventory(m: pyo.ConcreteModel, d: ModelData, lot_sizing_window: int = L
     b.balance = pyo.Constraint(d.stock, rule=balance)
 
     # (l,S) inequalities with S = {t}: order_t ≤ D(t+L..l)·placed_t + stock_l
-    ship_cap: dict[tuple[str, str, int], float] = defaultdict(float)
-    for (p, w, r, t), ub in d.ship_bound.items():
-        ship_cap[p, w, t] += ub
-    for (p, w, t), ub in ship_cap.items():  # all regions together are limited by throughput
-        if d.volume[p] > 0:
-            ship_cap[p, w, t] = min(ub, d.throughput[w] / d.volume[p])
+    ship_cap = ship_capacity(d)
     ls_rows = []
     for p, w, t in setups if d.strong else ():
         arrival = t + d.lead[p, w]

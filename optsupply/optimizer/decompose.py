@@ -656,10 +656,10 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     The search starts from the best of the practitioner plan, the naive siloed plan and ``start``
     (:func:`start_plan`), and only accepts improvements: the result is never below its start. With
     ``fixed_commercial`` the start's launches, featured products and ad spend stay fixed
-    (:func:`optsupply.optimizer.sequential.fix_commercial`; the start is then ``start`` itself) and only the
+    (:func:`optsupply.model.fixing.fix_commercial`; the start is then ``start`` itself) and only the
     supply part is optimised; no bound is computed.
     """
-    from optsupply.optimizer.sequential import fix_commercial
+    from optsupply.model.fixing import fix_commercial
 
     t0 = time.perf_counter()
     limit = float(opts.time_limit if opts.time_limit is not None else 300.0)

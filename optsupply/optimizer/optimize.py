@@ -72,7 +72,7 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     if choose_method(sc, method) == "decompose":
         from optsupply.optimizer.decompose import decompose
 
-        return _checked_decomposition(sc, decompose(sc, opts, start=start))
+        return checked_decomposition(sc, decompose(sc, opts, start=start))
     t0 = time.perf_counter()
     # the time limit covers the whole run: preparing, building and transferring the model count too
     deadline = t0 + opts.time_limit if opts.time_limit is not None and math.isfinite(opts.time_limit) else None
@@ -103,7 +103,7 @@ def _baseline_start(sc: Scenario, model: Any, data: Any, start: Plan | None) -> 
     """The baseline plan to start from (``start``, else the practitioner plan) and its integer decisions
     as a MIP start; (None, None) when there is none or it does not fit the model."""
     from optsupply.errors import OptsupplyError
-    from optsupply.analysis.sensitivity import plan_integers
+    from optsupply.model.fixing import plan_integers
 
     try:
         if start is None:
@@ -163,7 +163,7 @@ def time_limit_spent(sc: Scenario, opts: SolveOptions, where: str, seconds: floa
                       solve_seconds=0.0, best_bound=None, scenario=sc.name)
 
 
-def _checked_decomposition(sc: Scenario, plan: Plan) -> Plan:
+def checked_decomposition(sc: Scenario, plan: Plan) -> Plan:
     """The plan of :func:`optsupply.optimizer.decompose.decompose` if it passes the checker, else no plan (status ``error``).
 
     Its parts were made by sub-MIPs of the product groups and put together; a
@@ -257,13 +257,13 @@ def repair_plan(sc: Scenario, plan: Plan, opts: SolveOptions, result: SolveResul
                 common: dict[str, Any]) -> tuple[Plan | None, list[str]]:
     """Re-solve ``plan`` with its integer decisions fixed (an LP); (the checked plan, []) or (None, violations).
 
-    The integers are fixed as :func:`optsupply.analysis.sensitivity.fix_plan` fixes
+    The integers are fixed as :func:`optsupply.model.fixing.fix_plan` fixes
     them; the status and best bound stay those of the original run (the
     repaired plan's profit is never above that bound: it is a feasible point
     of the same model).
     """
     from optsupply.errors import OptsupplyError
-    from optsupply.analysis.sensitivity import fix_plan
+    from optsupply.model.fixing import fix_plan
 
     try:
         d = prepare(sc)

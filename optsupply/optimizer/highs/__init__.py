@@ -366,7 +366,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
         term = _disambiguate(m, opts)
     seconds = time.perf_counter() - began
     has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    status = INTERRUPTED if interrupted else _status(term, has_solution)
+    status = INTERRUPTED if interrupted else status_of(term, has_solution)
     message = ""
     if interrupted:
         message = ("interrupted (Ctrl-C); the plan is HiGHS's best so far" if has_solution
@@ -383,7 +383,8 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
                        "interrupted" if interrupted else str(term.name), version, nodes, message)
 
 
-def _status(term: TerminationCondition, has_solution: bool) -> str:
+def status_of(term: TerminationCondition, has_solution: bool) -> str:
+    """optsupply's status (:mod:`optsupply.plan.core`) of a Pyomo termination condition."""
     if term == TerminationCondition.convergenceCriteriaSatisfied:
         return OPTIMAL
     if term in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit,

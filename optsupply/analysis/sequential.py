@@ -16,7 +16,7 @@ Three baselines measure the joint plan honestly (``benchmarks/uplift.py``):
 joint − (c) the *value of integration* (deciding commercial and supply together rather than one
 after the other). Each is meaningful only outside the joint run's gap (bound − profit).
 
-Fixing the commercial decisions (:func:`fix_commercial`): launch and category/brand onboarding
+Fixing the commercial decisions (:func:`optsupply.model.fixing.fix_commercial`): launch and category/brand onboarding
 binaries, featured binaries and ad spend are fixed at the plan's values (and the binaries of an
 S-shaped response curve that the fixed effective spend implies). The uplift a fixed spend buys is
 left to the model: it counts on at most the piecewise-linear curve (within pwl_tolerance of the
@@ -34,21 +34,14 @@ import math
 import time
 from typing import Any
 
-import pyomo.environ as pyo
-from pyomo.common.collections import ComponentMap
-
 from optsupply.model import build_model, prepare
-from optsupply.model.data import ModelData
-from optsupply.plan.core import Plan, empty_plan
-from optsupply.scenario.core import Scenario
+from optsupply.model.fixing import fix_commercial
 from optsupply.optimizer.highs import SolveOptions, solve_model
-from optsupply.plan.core import SOLVER_PLAN_STATUSES
+from optsupply.optimizer.optimize import checked_decomposition, choose_method, finish_plan, solve
+from optsupply.plan.core import SOLVER_PLAN_STATUSES, Plan, empty_plan
+from optsupply.scenario.core import Scenario
 
-__all__ = ["commercial_scenario", "fix_commercial", "optimal_supply_plan", "sequential_plan", "COMMERCIAL_BLOCKS"]
-
-#: model blocks whose variables are commercial decisions (fixed by :func:`fix_commercial`)
-COMMERCIAL_BLOCKS = ("launch", "demand", "advertising")
-
+__all__ = ["commercial_scenario", "optimal_supply_plan", "sequential_plan"]
 
 def commercial_scenario(sc: Scenario) -> Scenario:
     """``sc`` without supply costs and supply limits: what a commercial team optimises on gross margin.
@@ -72,63 +65,6 @@ def commercial_scenario(sc: Scenario) -> Scenario:
     return sc.with_changes(changes)
 
 
-def _rows_of(plan: Plan, products: set[str]) -> Plan:
-    """``plan`` with only the rows of ``products`` (for the model of a product group)."""
-    tables = {}
-    for name in ("launches", "orders", "stock", "shipments", "sales", "advertising", "featured"):
-        df = getattr(plan, name)
-        tables[name] = df[df["product"].astype(str).isin(products)] if not df.empty else df
-    sh = tables["shipments"]
-    keys = set(zip(sh["warehouse"], sh["region"], sh["period"].astype(int), strict=True)) if not sh.empty else set()
-    la = plan.lanes
-    tables["lanes"] = la[[(w, r, int(t)) in keys for w, r, t in zip(la["warehouse"], la["region"], la["period"],
-                                                                      strict=True)]] if not la.empty else la
-    return Plan(**tables, kpis={}, scenario_name=plan.scenario_name, dates=plan.dates)
-
-
-def commercial_values(m: pyo.ConcreteModel, d: ModelData, plan: Plan) -> tuple[ComponentMap, ComponentMap]:
-    """(commercial, supply): the plan's value of every integer variable of ``m``, split into the
-    commercial ones (:data:`COMMERCIAL_BLOCKS`) and the supply ones; only the plan's rows of the
-    model's products are read (a product-group model)."""
-    from optsupply.analysis.sensitivity import plan_integers
-
-    own = _rows_of(plan, {str(p) for p in d.products})
-    values = plan_integers(m, d, own)
-    commercial, supply = ComponentMap(), ComponentMap()
-    for v, x in values.items():
-        block = v.parent_component().parent_block().local_name
-        (commercial if block in COMMERCIAL_BLOCKS else supply)[v] = x
-    return commercial, supply
-
-
-def fix_commercial(m: pyo.ConcreteModel, d: ModelData, plan: Plan) -> ComponentMap:
-    """Fix the commercial decisions of ``m`` at ``plan``'s: launches, onboarding, featured products, ad
-    spend (0 where the plan spends nothing) and the S-curve binaries it implies. Returns the plan's
-    values of the supply binaries (orders placed, warehouse activations, lanes used) as a MIP start."""
-    commercial, supply = commercial_values(m, d, plan)
-    for v, x in commercial.items():
-        if v.fixed:
-            continue
-        v.domain = pyo.UnitInterval
-        v.fix(x)
-    own = {str(p) for p in d.products}
-    ad = plan.advertising
-    spend = {}
-    if not ad.empty:
-        for p, c, t, x in zip(ad["product"], ad["channel"], ad["period"], ad["spend"], strict=True):
-            if str(p) in own:
-                spend[str(p), str(c), int(t)] = float(x)
-    for k, v in m.advertising.spend.items():
-        v.fix(spend.pop((str(k[0]), str(k[1]), int(k[2])), 0.0))
-    if any(x > 0 for x in spend.values()):
-        first = next(k for k, x in spend.items() if x > 0)
-        from optsupply.errors import UsageError
-
-        raise UsageError(f"the plan spends on {first[0]} / {first[1]} in period {first[2]}, which the model "
-                         "cannot advertise: was it made for another scenario?")
-    return supply
-
-
 def optimal_supply_plan(sc: Scenario, commercial: Plan, *, method: str = "mip", **options: Any) -> Plan:
     """Baseline (b)/(c): ``commercial``'s launches, featured products and ad spend fixed, the supply part
     (orders, stock, shipments, lanes) optimised by the joint MIP (or by product-group fix-and-optimize
@@ -138,14 +74,11 @@ def optimal_supply_plan(sc: Scenario, commercial: Plan, *, method: str = "mip", 
     ``"supply_optimal"``, status, ``best_bound`` and ``mip_gap`` of the supply MIP (a bound of the
     supply part for these commercial decisions, not of the joint problem).
     """
-    from optsupply.optimizer.optimize import choose_method, finish_plan
-
     opts = SolveOptions.from_scenario(sc.settings, **options)
     if choose_method(sc, method) == "decompose":
         from optsupply.optimizer.decompose import decompose
-        from optsupply.optimizer.optimize import _checked_decomposition
 
-        plan = _checked_decomposition(sc, decompose(sc, opts, start=commercial, fixed_commercial=True))
+        plan = checked_decomposition(sc, decompose(sc, opts, start=commercial, fixed_commercial=True))
     else:
         t0 = time.perf_counter()
         limit = opts.time_limit
@@ -171,7 +104,6 @@ def sequential_plan(sc: Scenario, *, method: str = "mip", commercial_time_limit:
     ``commercial_profit`` (gross margin of the first step), ``commercial_gap``.
     """
     from optsupply.baselines.rules import siloed_plan
-    from optsupply.optimizer.optimize import solve
 
     step1 = dict(options)
     if commercial_time_limit is not None:
