@@ -22,6 +22,7 @@ import pytest
 
 import optsupply as ops
 import optsupply.optimizer.decompose as dec
+from optsupply.optimizer.highs.arrays import CompiledModel
 from optsupply.cli import main
 from optsupply.errors import UsageError
 from optsupply.scenario.generate import generate
@@ -165,7 +166,7 @@ def test_cli_method_decompose(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_ctrl_c_keeps_the_plan_so_far(tiny: ops.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during a group's MIP stops the sweeps; the plan so far (always feasible) is returned."""
-    real = dec._Compiled.run
+    real = CompiledModel.run
     calls = []
 
     def run(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
@@ -174,7 +175,7 @@ def test_ctrl_c_keeps_the_plan_so_far(tiny: ops.Scenario, monkeypatch: pytest.Mo
             raise KeyboardInterrupt
         return real(self, *a, **k)
 
-    monkeypatch.setattr(dec._Compiled, "run", run)
+    monkeypatch.setattr(CompiledModel, "run", run)
     plan = dec.decompose(tiny, opts(), group_size=1)
     assert plan.kpis["status"] == "interrupted" and plan.kpis["best_bound"] is None
     assert plan.kpis["profit"] >= plan.kpis["start_profit"] - 1e-9

@@ -78,8 +78,6 @@ from typing import Any, Sequence
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.errors import OptsupplyError, UsageError
 from optsupply.files import guard_file, write_file
@@ -89,7 +87,8 @@ from optsupply.model.extract import extract_plan
 from optsupply.model.fixing import fix_plan
 from optsupply.plan.core import Plan
 from optsupply.scenario.core import Scenario
-from optsupply.optimizer.highs import OPTIMAL, SolveOptions, solve_model, solve_options
+from optsupply.optimizer.highs import SolveOptions, persistent_solver, solve_fixed, solve_model
+from optsupply.plan.core import OPTIMAL
 
 NOTES = (
     "Marginal values around the chosen integer plan: launches, category/brand onboarding, orders placed, "
@@ -168,34 +167,8 @@ def fixed_plan_model(scenario: Scenario, plan: Plan) -> tuple[pyo.ConcreteModel,
 # ---------------------------------------------------------------------- solving
 
 
-def _solve(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None, gap: float | None,
-           solver: Highs | None = None):  # noqa: ANN202
-    solver = solver if solver is not None else Highs()
-    if not solver.available():
-        raise UsageError("HiGHS (highspy) is not installed")
-    return solver.solve(m, **solve_options(opts, time_limit=time_limit, rel_gap=gap))
-
-
-def _solve_fixed(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None, mip: bool = False,
-                 solver: Highs | None = None) -> tuple[str, float | None, Any]:
-    """Solve a fixed-plan model (an LP, or a small MIP with gap 0); (status, objective, results).
-
-    Pass the same persistent ``solver`` for re-solves of one model: only the changes are sent to HiGHS.
-    """
-    res = _solve(m, opts, time_limit=time_limit, gap=0.0 if mip else None, solver=solver)
-    term = res.termination_condition
-    ok = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    if term == TerminationCondition.convergenceCriteriaSatisfied and ok:
-        return OPTIMAL, res.incumbent_objective, res
-    if term in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
-        return "infeasible", None, res
-    if ok:
-        return "time_limit", res.incumbent_objective, res
-    return str(term.name), None, res
-
-
 def _one_more_slot(m: pyo.ConcreteModel, d: ModelData, t: int, opts: SolveOptions, time_limit: float,
-                   solver: Highs) -> tuple[str, float | None]:
+                   solver: Any) -> tuple[str, float | None]:
     """Re-solve the fixed-plan model with slots[t] + 1 and period t's featured binaries free; model restored after."""
     feats = [(v, v.value) for (_p, tt), v in m.demand.feat.items() if tt == t]
     m.demand.slots[t].deactivate()
@@ -204,7 +177,7 @@ def _one_more_slot(m: pyo.ConcreteModel, d: ModelData, t: int, opts: SolveOption
         for v, _ in feats:
             v.unfix()
             v.domain = pyo.Binary
-        status, obj, _ = _solve_fixed(m, opts, time_limit=time_limit, mip=True, solver=solver)
+        status, obj, _ = solve_fixed(m, opts, time_limit=time_limit, mip=True, solver=solver)
     finally:
         for v, val in feats:
             v.domain = pyo.UnitInterval
@@ -280,8 +253,8 @@ def sensitivity(scenario: Scenario | str | os.PathLike, plan: Plan | str | os.Pa
     money = sc.settings.get("currency") or "money"
 
     m, d = fixed_plan_model(sc, plan)
-    solver = Highs()  # persistent: the featured-slot re-solves send only their changes
-    status, lp_profit, res = _solve_fixed(m, opts, time_limit=opts.time_limit, solver=solver)
+    solver = persistent_solver()  # the featured-slot re-solves send only their changes
+    status, lp_profit, res = solve_fixed(m, opts, time_limit=opts.time_limit, solver=solver)
     if status != OPTIMAL or lp_profit is None:
         raise UsageError(f"the plan does not fit scenario {sc.name!r}: with its launches, orders, lanes and featured "
                          f"products fixed the remaining plan is {status} (was it made for another scenario?)")
@@ -377,7 +350,7 @@ def _capacity_rows(m: pyo.ConcreteModel, d: ModelData, duals: dict, money: str) 
 
 def _featured_rows(sc: Scenario, m: pyo.ConcreteModel, d: ModelData, plan: Plan, opts: SolveOptions, mode: str,
                    lp_profit: float, plan_profit: float | None, limit: float, money: str,
-                   solver: Highs) -> list[dict[str, Any]]:
+                   solver: Any) -> list[dict[str, Any]]:
     rows = []
     used = defaultdict(int)
     for t in plan.featured["period"]:

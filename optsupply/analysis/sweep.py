@@ -705,7 +705,6 @@ def _duplicate_names(path: Path, variants: list[tuple[Variant, int]]) -> list[Pr
 # ============================================================================ solving one variant (in a worker)
 
 _SOLVE_LOCK = threading.Lock()
-_LAST_THREADS: list[Any] = []   # HiGHS threads of the last solve in this process
 
 
 def solve_variant(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -732,20 +731,13 @@ def solve_variant(payload: Mapping[str, Any]) -> dict[str, Any]:
     ``threads`` option differs from this process's previous solve (HiGHS
     otherwise fails the solve).
     """
+    from optsupply.optimizer.highs import reset_scheduler_if_threads_change
     from optsupply.optimizer.optimize import solve
 
     options = dict(payload.get("options") or {})
     with _SOLVE_LOCK:
         _own_capture_lock()
-        threads = options.get("threads")
-        if not _LAST_THREADS or _LAST_THREADS[0] != threads:
-            try:
-                import highspy
-
-                highspy.Highs.resetGlobalScheduler(True)
-            except (ImportError, AttributeError):  # pragma: no cover - highspy is a dependency
-                pass
-            _LAST_THREADS[:] = [threads]
+        reset_scheduler_if_threads_change(options.get("threads"))
         cpu = time.process_time()
         plan = solve(payload["scenario"], **options)
         cpu = time.process_time() - cpu

@@ -25,14 +25,12 @@ and leaves the session exactly as it was.
 
 Design: patch the HiGHS model directly
 --------------------------------------
-The Pyomo model is built once (from ``session.original``) and transferred once
-to a persistent :class:`pyomo.contrib.solver.solvers.highs.Highs` whose
-``config.auto_updates`` are all switched off, so a re-solve pushes nothing from
-Pyomo. A lean update changes the highspy model itself (``changeColsCost``,
-``changeObjectiveOffset``, ``changeRowsBounds``, ``changeColsBounds``,
-``changeCoeff``); the HiGHS row and column of each Pyomo constraint and
-variable come from the interface's maps (``_pyomo_con_to_solver_con_map``,
-``_pyomo_var_to_solver_var_map``). No Pyomo ``Param`` is needed and the model
+The Pyomo model is built once (from ``session.original``) and held in one
+persistent HiGHS instance (:class:`~optsupply.optimizer.highs.persistent.PersistentModel`)
+with no automatic updates, so a re-solve pushes nothing from Pyomo. A lean
+update changes costs, the objective constant, row and column bounds and
+coefficients of the HiGHS model itself, by the HiGHS row and column of each
+Pyomo constraint and variable. No Pyomo ``Param`` is needed and the model
 code is unchanged. Consequence: after a lean update the Pyomo model's
 coefficients are stale (its variables' values are current); it is private to
 the session.
@@ -54,17 +52,12 @@ Each update goes like this:
    must be subsets of the built ones and the regional demand shares equal. Any
    violation means a rebuild. A return to the built data is therefore always
    lean.
-5. Apply the patch, give the previous solution as a MIP start
-   (``setSolution`` with every column) and re-solve. If the change made the
-   previous solution infeasible (checked here: bounds, rows, integrality), it
-   is repaired first in a fresh highspy instance: the previous integer values
-   are fixed and an LP completes the rest (if that is infeasible, only the
-   integers at 0 stay fixed and a small MIP — 500 nodes, first solution —
-   completes it; each attempt gets 10 % of the time limit). HiGHS would do
-   the same repair inside ``run()``, but there the repair LP compares
-   ``time_limit`` with the *cumulative* run clock of the instance, so after
-   earlier runs longer than the limit it gives up at once and the start is
-   lost (measured on instances/medium; see tests/test_whatif.py).
+5. Apply the patch, give the previous solution as a MIP start (every
+   column) and re-solve. If the change made the previous solution
+   infeasible, it is repaired first in a fresh HiGHS instance
+   (:meth:`~optsupply.optimizer.highs.persistent.PersistentModel.start_from`:
+   the previous integer values fixed and an LP completes the rest, else a
+   small MIP; measured on instances/medium, see tests/test_whatif.py).
 
 A rebuild (``prepare`` + ``build_model`` + a new HiGHS instance) becomes the
 new built state; its MIP start is the previous solution mapped onto the new
@@ -98,9 +91,9 @@ Lean changes (anything else is rebuilt)
 ``name``, ``currency``, ``horizon.start/freq``, ``solver.*``, ``demand_sd``, ``history``: no model change
 ============================================  ==========================================================
 
-Known limits: this relies on private attributes of Pyomo's contrib HiGHS
-interface (``_solver_model`` and the two maps; verified on Pyomo 6.10.1), and
-HiGHS's thread scheduler is global: keep one ``threads`` value per process.
+Known limits: the persistent model relies on private attributes of Pyomo's
+contrib HiGHS interface (verified on Pyomo 6.10.1), and HiGHS's thread
+scheduler is global: keep one ``threads`` value per process.
 """
 
 from __future__ import annotations

@@ -68,22 +68,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import highspy
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import pyomo.environ as pyo
-from pyomo.common.tee import capture_output
-from pyomo.core.base.objective import ObjectiveSense
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-from pyomo.contrib.solver.solvers.highs import Highs
+import scipy.sparse as sp
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.model.extract import evaluate, extract_plan
-from optsupply.plan.core import TABLE_COLUMNS, Plan, empty_plan, mip_gap
+from optsupply.optimizer.highs import SolveOptions, highs_version
+from optsupply.optimizer.highs.arrays import CompiledModel
+from optsupply.plan.core import INTERRUPTED, OPTIMAL, TIME_LIMIT, TABLE_COLUMNS, Plan, empty_plan, mip_gap
 from optsupply.scenario.core import Scenario
-from optsupply.optimizer.highs import INTERRUPTED, OPTIMAL, TIME_LIMIT, SolveOptions, highs_options
 
 logger = logging.getLogger(__name__)
 
@@ -298,88 +294,6 @@ def _start(m: pyo.ConcreteModel, d: ModelData, plan: Plan, group: set[str]) -> d
 # ---------------------------------------------------------------------- solving one model
 
 
-@dataclass
-class _Run:
-    ok: bool
-    status: str
-    objective: float | None
-    bound: float | None
-    seconds: float
-
-
-def _new_highs() -> highspy.Highs:
-    """A highspy instance without its banner on stdout (HiGHS prints it when the instance is created)."""
-    with capture_output(capture_fd=True):
-        return highspy.Highs()
-
-
-class _Compiled:
-    """A Pyomo model passed to highspy as arrays (Pyomo's standard-form compiler, then ``passModel``).
-
-    Several times faster than the persistent interface's row-by-row transfer (``../shared`` facts:
-    3–6x), which dominates the time of the many small group models. The objective is maximised;
-    ``col`` maps ``id(var)`` to its column; fixed variables are constants, not columns.
-    """
-
-    def __init__(self, m: pyo.ConcreteModel, opts: SolveOptions):
-        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=ObjectiveSense.maximize)
-        self.columns = repn.columns
-        self.eliminated = repn.eliminated_vars
-        n, A = len(repn.columns), sp.csc_array(repn.A)
-        rows = len(repn.rows)
-        mult = np.fromiter((r[1] for r in repn.rows), dtype=np.int8, count=rows)
-        rhs = np.asarray(repn.rhs, dtype=float)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, rows
-        lp.sense_ = highspy.ObjSense.kMaximize
-        self.cost = np.asarray(repn.c.toarray()[0] if repn.c.shape[0] else np.zeros(n), dtype=float)
-        lp.col_cost_ = self.cost
-        lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
-        lp.col_lower_ = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in repn.columns], dtype=float)
-        lp.col_upper_ = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in repn.columns], dtype=float)
-        lp.row_lower_ = np.where(mult >= 0, np.where(mult == 0, rhs, -highspy.kHighsInf), rhs)
-        lp.row_upper_ = np.where(mult <= 0, np.where(mult == 0, rhs, highspy.kHighsInf), rhs)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = A.data.astype(float)
-        self.integrality = np.array([1 if v.is_integer() else 0 for v in repn.columns], dtype=np.uint8)
-        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in self.integrality]
-        h = self.h = _new_highs()
-        h.setOptionValue("output_flag", False)
-        for key, value in highs_options(opts).items():
-            h.setOptionValue(key, value)
-        if opts.threads:
-            h.setOptionValue("threads", int(opts.threads))
-        if opts.mip_gap is not None:
-            h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
-        h.passModel(lp)
-        self.col = {id(v): i for i, v in enumerate(repn.columns)}
-
-    def run(self, time_limit: float, start: dict[int, float] | None = None) -> _Run:
-        h = self.h
-        t0 = time.perf_counter()
-        if start:
-            pairs = [(self.col[i], v) for i, v in start.items() if i in self.col]
-            if pairs:
-                idx = np.array([c for c, _ in pairs], dtype=np.int32)
-                h.setSolution(len(idx), idx, np.array([v for _, v in pairs], dtype=float))
-        h.setOptionValue("time_limit", max(0.5, float(time_limit)))
-        h.run()
-        info, status = h.getInfo(), h.getModelStatus()
-        ok = info.primal_solution_status == 2
-        if ok:
-            for v, x in zip(self.columns, h.getSolution().col_value):
-                v.set_value(x, skip_validation=True)
-            for v, expr in self.eliminated:
-                v.set_value(pyo.value(expr), skip_validation=True)
-        optimal = status == highspy.HighsModelStatus.kOptimal
-        bound = float(info.mip_dual_bound) if self.integrality.any() else (
-            float(info.objective_function_value) if optimal else math.nan)
-        return _Run(ok, OPTIMAL if optimal else TIME_LIMIT, float(info.objective_function_value) if ok else None,
-                    bound if math.isfinite(bound) else None, time.perf_counter() - t0)
-
-
 # ---------------------------------------------------------------------- combining plans
 
 
@@ -433,13 +347,10 @@ class _Relaxed:
 
     def __init__(self, sc: Scenario, data: ModelData, resources: dict[Any, int], opts: SolveOptions):
         m, _ = build_model(sc, data)
-        self.compiled = _Compiled(m, opts)
-        h = self.h = self.compiled.h
-        n = h.getNumCol()
-        self.integrality = self.compiled.integrality
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
+        self.compiled = CompiledModel(m, opts)
+        self.compiled.set_integer(False)
         self.cost = self.compiled.cost
-        col = self.compiled.col
+        n, col = self.compiled.num_cols, self.compiled.col
         rows, cols, vals = [], [], []
         for key, var, coef in _resource_use(m, data):
             k = resources.get(key)
@@ -452,34 +363,21 @@ class _Relaxed:
 
     def _price(self, lam: np.ndarray) -> None:
         """Objective profit − λ·use (the compiled model is maximised)."""
-        c = self.cost - self.use @ lam
-        self.h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), c)
+        self.compiled.set_costs(self.cost - self.use @ lam)
 
     def solve(self, lam: np.ndarray) -> tuple[float, np.ndarray] | None:
         """max (profit − λ·use) over the relaxed group; returns (value, use at the optimum)."""
         self._price(lam)
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        found = self.compiled.solve_lp()
+        if found is None:
             return None
-        x = np.array(self.h.getSolution().col_value, dtype=float)
-        value = float(self.h.getInfo().objective_function_value)
+        value, x = found
         return value, self.use.T @ x
 
     def mip_bound(self, lam: np.ndarray, seconds: float) -> float | None:
         """HiGHS's MIP dual bound of the group's penalised problem with integrality (cuts make it tighter)."""
-        h, n = self.h, len(self.cost)
         self._price(lam)
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), self.integrality)
-        h.setOptionValue("time_limit", max(0.2, seconds))
-        try:
-            h.run()
-            bound = float(h.getInfo().mip_dual_bound)
-        finally:
-            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-            h.setOptionValue("time_limit", math.inf)
-        if not math.isfinite(bound) or h.getModelStatus() in (highspy.HighsModelStatus.kInfeasible,):
-            return None
-        return bound
+        return self.compiled.mip_bound(seconds)
 
 
 def _resources(d: ModelData) -> tuple[dict[Any, int], np.ndarray]:
@@ -706,7 +604,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
                 if fixed_commercial:
                     fix_commercial(m, data, plan)
                 start_values = _start(m, data, plan, members)
-                compiled = _Compiled(m, opts)
+                compiled = CompiledModel(m, opts)
                 preparing.append(time.perf_counter() - t_build)
                 if with_bound and sweeps == 1 and len(preparing) == 3:
                     # building every group's relaxation costs about as much as building its sub-MIP
@@ -766,7 +664,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
         "start_profit": start_profit,
         "start": start_name,
         "message": "interrupted (Ctrl-C); the plan is the best so far, without a bound" if interrupted else "",
-        "solver": "HiGHS " + ".".join(str(x) for x in Highs().version()),
+        "solver": "HiGHS " + highs_version(),
         "scenario": sc.name,
     }
     return plan

@@ -63,13 +63,9 @@ from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.scenario.core import Scenario
 from optsupply.scenario.schema import SCENARIO_FILE, TABLE_BY_NAME, WORKBOOK_SETTINGS_SHEET
-from optsupply.optimizer.highs import (
-    OPTIMAL,
-    TIME_LIMIT,
-    SolveOptions,
-    highs_options,
-    solve_model,
-)
+from optsupply.optimizer.highs import SolveOptions, solve_model
+from optsupply.optimizer.highs.iis import lp_iis
+from optsupply.plan.core import OPTIMAL, TIME_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +204,7 @@ def explain(scenario: Scenario, *, model: pyo.ConcreteModel | None = None, data:
     iis_rows: list[Any] = []
     iis_cols: list[tuple[Any, int]] = []
     try:
-        out.iis, iis_rows, iis_cols = _iis(model, opts)
+        out.iis, iis_rows, iis_cols = lp_iis(model, opts, IIS_TIME_LIMIT)
     except Exception as exc:  # noqa: BLE001 - the IIS is a help, never a reason to fail
         logger.info("HiGHS IIS failed: %s", exc)
         out.iis = "failed"
@@ -602,55 +598,7 @@ def _working_capital_cause(over: dict[int, float], plan: _Closest, d: ModelData,
                          periods=tuple(sorted(over)), excess=float(over[t]))
 
 
-# --------------------------------------------------------------------------- HiGHS IIS
-
-
-def _iis(m: pyo.ConcreteModel, opts: SolveOptions) -> tuple[str, list[Any], list[tuple[Any, int]]]:
-    """HiGHS's IIS of the LP relaxation of ``m``: (status, constraint datas, (var data, bound code))."""
-    import highspy
-    from pyomo.contrib.solver.solvers.highs import Highs
-
-    from optsupply.optimizer import highs as _solver
-
-    reset = getattr(_solver, "_reset_scheduler_if_threads_change", None)
-    if reset is not None:
-        reset(opts.threads or None)
-    opt = Highs()
-    if not opt.available():
-        return "not run", [], []
-    opt.set_instance(m)
-    h = opt._solver_model  # private, as in optsupply.analysis.whatif (verified on Pyomo 6.10.1)
-    cmap = opt._pyomo_con_to_solver_con_map
-    vmap = opt._pyomo_var_to_solver_var_map
-    h.setOptionValue("output_flag", False)
-    for k, v in highs_options(opts).items():
-        h.setOptionValue(k, v)
-    if opts.threads:
-        h.setOptionValue("threads", int(opts.threads))
-    n = h.getNumCol()
-    if n:
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-    h.setOptionValue("time_limit", min(float(opts.time_limit or IIS_TIME_LIMIT), IIS_TIME_LIMIT))
-    h.setOptionValue("presolve", "off")
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
-        return "lp feasible", [], []
-    h.setOptionValue("iis_strategy", 6)  # 2 elastic LP + 4 reduce to a true IIS (ENGINEERING.md §4.2)
-    h.setOptionValue("iis_time_limit", min(float(opts.time_limit or IIS_TIME_LIMIT), IIS_TIME_LIMIT))
-    _status, iis = h.getIis()
-    if not iis.valid_:
-        return "invalid", [], []
-    by_row = {r: c for c, r in cmap.items()}
-    rows = [by_row[r] for r in iis.row_index_ if r in by_row]
-    by_col = {}
-    for v in m.component_data_objects(pyo.Var, descend_into=True):
-        col = vmap.get(id(v))
-        if col is not None:
-            by_col[col] = v
-    # only upper bounds are inputs (demand, capacities, max_order); lower bounds are the zeros of quantities
-    upper = {int(getattr(highspy.IisBoundStatus, n, v)) for n, v in (("kIisBoundStatusUpper", 3), ("kIisBoundStatusBoxed", 4))}
-    cols = [(by_col[c], int(b)) for c, b in zip(iis.col_index_, iis.col_bound_) if c in by_col and int(b) in upper]
-    return "valid", rows, cols
+# --------------------------------------------------------------------------- the IIS as planner inputs
 
 
 def _translate_iis(rows: list[Any], cols: list[tuple[Any, int]], d: ModelData, names: _Names) -> list[Cause]:

@@ -180,6 +180,11 @@ def solve_options(opts: SolveOptions, **overrides: Any) -> dict[str, Any]:
     return out
 
 
+def highs_version() -> str:
+    """The version of HiGHS that solves ("1.16.0")."""
+    return ".".join(str(x) for x in Highs().version())
+
+
 def lean_highs(opt: Highs | None = None) -> Highs:
     """A persistent contrib HiGHS interface with every automatic update off: a re-solve pushes nothing
     from the Pyomo model (changes are made in highspy directly, as :class:`optsupply.WhatIf` does)."""
@@ -192,17 +197,20 @@ def lean_highs(opt: Highs | None = None) -> Highs:
     return opt
 
 
-_last_threads: list[int | None] = []
+_scheduler_state: list[tuple[int, int | None]] = []  # (process id, threads) of the last solve
 
 
-def _reset_scheduler_if_threads_change(threads: int | None) -> None:
-    """HiGHS keeps one global task scheduler per process; a solve with another thread count
-    after the first one fails ("Not Set") unless the scheduler is reset first."""
-    if _last_threads and _last_threads[0] != threads:
+def reset_scheduler_if_threads_change(threads: int | None) -> None:
+    """HiGHS keeps one global task scheduler per process; a solve with another thread count after the
+    first one fails ("Not Set") unless the scheduler is reset first. Reset it unless this process's last
+    solve had the same ``threads``: also in a forked worker (it inherits its parent's scheduler) and
+    at the first solve of a process (HiGHS may have run without this record, e.g. in a what-if)."""
+    state = (os.getpid(), threads)
+    if _scheduler_state != [state]:
         import highspy
 
         highspy.Highs.resetGlobalScheduler(True)
-    _last_threads[:] = [threads]
+    _scheduler_state[:] = [state]
 
 
 class _StoppableHighs(Highs):
@@ -334,7 +342,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
 
     With ``start`` (``VarData`` → value), those values are HiGHS's MIP start (:func:`mip_start`).
     """
-    _reset_scheduler_if_threads_change(opts.threads or None)
+    reset_scheduler_if_threads_change(opts.threads or None)
     solver = _StoppableHighs()
     if not solver.available():
         return SolveResult(ERROR, False, None, None, 0.0, "unavailable", "", message="HiGHS (highspy) is not installed")
@@ -381,6 +389,37 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
     nodes = getattr(results.extra_info, "mip_node_count", None)
     return SolveResult(status, has_plan, results.incumbent_objective, bound, seconds,
                        "interrupted" if interrupted else str(term.name), version, nodes, message)
+
+
+def persistent_solver() -> Highs:
+    """A persistent contrib HiGHS interface: re-solves of one model through it send only their changes."""
+    return Highs()
+
+
+def _solve_once(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None, gap: float | None,
+           solver: Highs | None = None):  # noqa: ANN202
+    solver = solver if solver is not None else Highs()
+    if not solver.available():
+        raise UsageError("HiGHS (highspy) is not installed")
+    return solver.solve(m, **solve_options(opts, time_limit=time_limit, rel_gap=gap))
+
+
+def solve_fixed(m: pyo.ConcreteModel, opts: SolveOptions, *, time_limit: float | None, mip: bool = False,
+                 solver: Highs | None = None) -> tuple[str, float | None, Any]:
+    """Solve a fixed-plan model (an LP, or a small MIP with gap 0); (status, objective, Pyomo's results: ``solution_loader.load_vars()``, ``get_duals``).
+
+    Pass the same persistent ``solver`` for re-solves of one model: only the changes are sent to HiGHS.
+    """
+    res = _solve_once(m, opts, time_limit=time_limit, gap=0.0 if mip else None, solver=solver)
+    term = res.termination_condition
+    ok = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+    if term == TerminationCondition.convergenceCriteriaSatisfied and ok:
+        return OPTIMAL, res.incumbent_objective, res
+    if term in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
+        return INFEASIBLE, None, res
+    if ok:
+        return TIME_LIMIT, res.incumbent_objective, res
+    return str(term.name), None, res
 
 
 def status_of(term: TerminationCondition, has_solution: bool) -> str:
