@@ -20,7 +20,7 @@ core.
 Modes, in the same run and the same process, in this order:
 
 * ``serial``: ``optsupply.solve`` of each variant in this process, one after another;
-* ``sweep``: ``optsupply.analysis.sweep(..., workers=N)``, its process pool started inside the timing.
+* ``sweep``: ``optsupply.sweep(..., workers=N)``, its process pool started inside the timing.
 
 Wall seconds, CPU seconds (this process, plus the workers' per-variant CPU for
 the sweep) and the load average are recorded, since the machine may be shared.
@@ -39,7 +39,8 @@ import time
 from pathlib import Path
 
 import optsupply as ops
-from optsupply.analysis.sweep import Variant, sweep
+from optsupply.analysis.sweep import sweep
+from optsupply.scenario.changes import Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

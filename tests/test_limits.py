@@ -375,7 +375,7 @@ GRID_KEYS = ["products.price[P1]", "products.price[P2]", "products.price[P3]", "
 
 
 def test_a_huge_grid_is_counted_not_expanded(tmp_path: Path) -> None:
-    from optsupply.analysis.sweep import load_sweep
+    from optsupply.scenario.sweep_file import load_sweep
 
     grid = write_grid(tmp_path / "grid.toml", GRID_KEYS, 50)
     assert grid.stat().st_size < 4_000
@@ -388,7 +388,7 @@ def test_a_huge_grid_is_counted_not_expanded(tmp_path: Path) -> None:
 
 
 def test_variant_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from optsupply.analysis.sweep import load_sweep
+    from optsupply.scenario.sweep_file import load_sweep
 
     grid = write_grid(tmp_path / "grid.toml", GRID_KEYS[:2], 2)
     assert len(load_sweep(grid)) == 4

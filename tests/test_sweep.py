@@ -19,8 +19,10 @@ import pytest
 
 import optsupply as ops
 from optsupply.errors import UsageError
-from optsupply.analysis.sweep import (RESULT_COLUMNS, Variant, add_parser, format_changes, load_sweep, merge_changes, parse_set,
-                             solve_variant, sweep)
+from optsupply.analysis.sweep import RESULT_COLUMNS, add_parser, sweep
+from optsupply.analysis.sweep_workers import solve_variant
+from optsupply.scenario.changes import Variant, format_changes, merge_changes, parse_set
+from optsupply.scenario.sweep_file import load_sweep
 from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
@@ -469,10 +471,10 @@ def test_cost_columns_follow_the_plan() -> None:
     assert SWEEP_COSTS == COST_KEYS
 
 
-def test_module_is_callable_and_folder_names_are_safe() -> None:
+def test_sweep_is_callable_from_the_package_and_folder_names_are_safe() -> None:
     import optsupply.analysis.sweep as mod
     from optsupply.analysis.sweep import _safe_names
 
-    assert callable(mod)                      # optsupply.analysis.sweep(sc, variants, ...) works even once imported
+    assert ops.sweep is mod.sweep             # ops.sweep(sc, variants, ...) works, also once the module is imported
     names = _safe_names(["a/b", "A/B", "x*1.1; y=2", "..", "results.csv", "con"])
     assert names == ["a-b", "A-B-2", "xx1.1_y=2", "variant", "results.csv-2", "con_"]

@@ -1,14 +1,14 @@
 """Sweeps: solve many what-if variants of one scenario, in parallel, into one tidy table.
 
 >>> import optsupply as ops
->>> from optsupply.analysis.sweep import Variant, sweep, load_sweep
+>>> from optsupply import Variant, load_sweep
 >>> sc = ops.Scenario.load("instances/small")
 >>> variants = [Variant("base", {}),
 ...             Variant("cheaper", {"products.price": "*0.9"}),
 ...             Variant("more ads", {"advertising.total_budget": 8000})]
->>> table = sweep(sc, variants, workers=2, time_limit=60, out="small-sweep")
+>>> table = ops.sweep(sc, variants, workers=2, time_limit=60, out="small-sweep")
 >>> table[["name", "status", "profit", "fill_rate"]]
->>> sweep(sc, load_sweep("grid.toml"))         # variants from a CSV or TOML file
+>>> ops.sweep(sc, load_sweep("grid.toml"))         # variants from a CSV or TOML file
 
 One row per variant, in the order given: ``name``, ``changes`` (as text),
 ``status`` (a plan status, ``"invalid"`` or ``"failed"``), ``profit``,
@@ -19,7 +19,8 @@ extract) and ``error`` (plus ``folder`` when ``out=`` is given).
 
 Where the work runs
 -------------------
-By default each variant is solved by :func:`optsupply.solve` in a
+By default each variant is solved by :func:`optsupply.solve`
+(:func:`~optsupply.analysis.sweep_workers.solve_variant`) in a
 :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes
 (``forkserver`` start method where available, else ``spawn``: HiGHS runs
 threads, and forking a process that has them is unsafe). Each solve uses
@@ -35,7 +36,7 @@ down by the sweep. On a Dask cluster::
 
     from dask.distributed import Client
     client = Client("tcp://scheduler:8786")      # or Client(LocalCluster(...))
-    optsupply.analysis.sweep(sc, variants, executor=client.get_executor())
+    ops.sweep(sc, variants, executor=client.get_executor())
 
 The workers need optsupply installed (same version) and, for ``out=``, nothing
 else: plans travel back to this process, which writes every file. Give the Dask
@@ -66,34 +67,26 @@ Command line: ``optsupply whatif SCENARIO --set EXPR ...`` or ``--sweep FILE``
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import itertools
 import math
-import multiprocessing
 import os
 import re
 import sys
-import threading
-import time
-import tomllib
-import types
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from optsupply.scenario import io as _io
-from optsupply.errors import OptsupplyError, Problem, ScenarioError, UsageError
+from optsupply.analysis.sweep_workers import Pool, cpu_count, for_worker, solve_variant
+from optsupply.errors import OptsupplyError, ScenarioError, UsageError
 from optsupply.files import guard_folder, mark, read_marker, write_file
-from optsupply.scenario.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
+from optsupply.plan.core import PLAN_STATUSES
+from optsupply.scenario.changes import Variant, default_name, format_changes
+from optsupply.scenario.sweep_file import load_sweep
 
-__all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "load_sweep", "sweep", "solve_variant",
-           "RESULT_COLUMNS", "add_parser", "run"]
+__all__ = ["sweep", "RESULT_COLUMNS", "add_parser", "run"]
 
 #: The cost parts of a plan's ``kpis["costs"]`` (same order as :data:`optsupply.plan.core.COST_KEYS`;
 #: repeated here so that importing this module does not import Pyomo).
@@ -105,699 +98,7 @@ RESULT_COLUMNS = ["name", "changes", "status", "profit", "revenue", "salvage", *
                   "fill_rate", "launched", "mip_gap", "best_bound", "solve_seconds", "cpu_seconds", "error"]
 
 INVALID, FAILED = "invalid", "failed"
-PLANNED = ("optimal", "time_limit")
 
-FORM = ("TABLE.COLUMN[KEY]=VALUE, TABLE.COLUMN=VALUE (every row) or section.key=VALUE (a setting), "
-        "e.g. products.price[P1]=*0.9, supply.lead_time[P1/W2]=+1, advertising.total_budget=5000")
-VALUE_FORM = "a number, *FACTOR, +DELTA, -DELTA or inf"
-
-
-# ============================================================================ variants and --set
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One what-if variant: a name and the changes for :meth:`Scenario.with_changes`.
-
-    Attributes
-    ----------
-    name : str
-        Shown in the results table and used (made filesystem-safe) for its plan folder.
-    changes : dict
-        ``{"TABLE.COLUMN": value or {key: value}, "section.key": value}``; ``{}`` is the base scenario.
-    """
-
-    name: str
-    changes: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_sets(cls, name: str | None, exprs: Iterable[str]) -> Variant:
-        """A variant from ``--set`` expressions (named after them when ``name`` is None)."""
-        changes = merge_changes(parse_set(e) for e in exprs)
-        return cls(name or default_name(changes), changes)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """What the left-hand side of an expression addresses."""
-
-    key: str                      # "table.column" or a setting's key
-    dtype: str                    # "float" | "int" | "str" | "bool"
-    row: str | tuple[str, ...] | None = None   # the [KEY], if any
-    table: str | None = None
-
-
-def parse_set(expr: str) -> tuple[str, Any]:
-    """Parse one ``--set`` expression into a ``(key, value)`` change.
-
-    Forms: ``TABLE.COLUMN[KEY]=VALUE`` (one row), ``TABLE.COLUMN=VALUE`` (every
-    row) and ``section.key=VALUE`` (a setting of scenario.toml). Tables whose
-    rows are identified by several columns take the key parts separated by
-    ``/`` or ``,`` in the key's column order: ``supply.lead_time[P1/W2]``.
-
-    Values: a number (``24``, ``0.5``, ``1e4``), ``*FACTOR`` (``*0.9``),
-    ``+DELTA`` / ``-DELTA`` (``+5``, ``-5``: a leading minus is a delta, no
-    column accepts a negative value), ``inf``, ``true``/``false`` for yes/no
-    columns, or text for text columns and settings.
-
-    Parameters
-    ----------
-    expr : str
-        The expression, e.g. ``"products.price[P1]=*0.9"``.
-
-    Returns
-    -------
-    tuple
-        ``("table.column", {key: value})`` for one row (``key`` a string, or a
-        tuple of strings for multi-column keys), ``("table.column", value)``
-        for every row, ``("section.key", value)`` for a setting: ready for
-        :func:`merge_changes` and :meth:`Scenario.with_changes`.
-
-    Raises
-    ------
-    UsageError
-        Saying what is wrong and showing the expected form.
-
-    Examples
-    --------
-    >>> parse_set("products.price[P1]=*0.9")
-    ('products.price', {'P1': '*0.9'})
-    >>> parse_set("supply.lead_time[P1/W2]=+1")
-    ('supply.lead_time', {('P1', 'W2'): '+1'})
-    >>> parse_set("advertising.total_budget=5000")
-    ('advertising.total_budget', 5000)
-    """
-    if not isinstance(expr, str):
-        raise UsageError(f"--set {expr!r}: expected text of the form {FORM}")
-    lhs, sep, rhs = _split_expr(expr)
-    if not sep:
-        raise UsageError(f"--set {expr!r} has no '=VALUE'; expected {FORM}")
-    try:
-        target = _parse_target(lhs)
-        value = _parse_value(target, rhs)
-    except _Bad as exc:
-        raise UsageError(f"--set {expr!r}: {exc}") from None
-    return _change(target, value)
-
-
-def merge_changes(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Merge ``(key, value)`` pairs from :func:`parse_set` into one changes dict.
-
-    Several rows of one column become one ``{key: value}`` mapping. Setting
-    one thing twice to different values, or a column both for every row and
-    for some rows, raises :class:`UsageError`.
-    """
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key not in out:
-            out[key] = dict(value) if isinstance(value, Mapping) else value
-            continue
-        old = out[key]
-        if isinstance(old, dict) and isinstance(value, Mapping):
-            for k, v in value.items():
-                if k in old and not _same(old[k], v):
-                    raise UsageError(f"{_expr(key, k)} is set twice: to {_fmt_value(old[k])} and to {_fmt_value(v)}")
-                old[k] = v
-        elif isinstance(old, dict) or isinstance(value, Mapping):
-            rows = old if isinstance(old, dict) else value
-            some = _expr(key, next(iter(rows)))
-            raise UsageError(f"{key} is set both for every row and for single rows ({some}); "
-                             f"give either {key}=VALUE or {key}[KEY]=VALUE")
-        elif not _same(old, value):
-            raise UsageError(f"{key} is set twice: to {_fmt_value(old)} and to {_fmt_value(value)}")
-    return out
-
-
-def format_changes(changes: Mapping[str, Any]) -> str:
-    """The changes as ``--set`` expressions joined by ``"; "`` (``""`` for none)."""
-    parts = []
-    for key, value in changes.items():
-        if isinstance(value, Mapping):
-            parts += [f"{_expr(key, k)}={_fmt_value(v)}" for k, v in value.items()]
-        else:
-            parts.append(f"{key}={_fmt_value(value)}")
-    return "; ".join(parts)
-
-
-def default_name(changes: Mapping[str, Any]) -> str:
-    """The name of an unnamed variant: its changes as text, or ``"base"`` when it has none."""
-    return format_changes(changes) or "base"
-
-
-class _Bad(ValueError):
-    """A problem with one expression (turned into a UsageError or a file problem by the caller)."""
-
-
-def _split_expr(expr: str) -> tuple[str, str, str]:
-    close = expr.find("]") if "[" in expr else -1
-    eq = expr.find("=", close + 1 if close >= 0 else 0)
-    if eq < 0:
-        return expr.strip(), "", ""
-    return expr[:eq].strip(), "=", expr[eq + 1:].strip()
-
-
-_TARGET = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*(?:\[(.*)\])?$")
-
-
-def _parse_target(lhs: str) -> _Target:
-    lhs = lhs.strip()
-    m = _TARGET.match(lhs)
-    if not lhs:
-        raise _Bad(f"nothing before '='; expected {FORM}")
-    if not m:
-        raise _Bad(f"'{lhs}' is not of the form {FORM}")
-    first, second, row = m.group(1), m.group(2), m.group(3)
-    key = f"{first}.{second}" if second else first
-    if key in SETTING_BY_KEY:
-        if row is not None:
-            raise _Bad(f"'{key}' is a setting of scenario.toml; it takes no [KEY]: write {key}=VALUE")
-        return _Target(key, SETTING_BY_KEY[key].dtype)
-    if first not in TABLE_BY_NAME:
-        if second is None:
-            raise _Bad(f"'{lhs}' is not of the form {FORM}")
-        options = list(SETTING_BY_KEY) + [f"{t.name}.{c}" for t in TABLES for c in t.column_names]
-        raise _Bad(f"'{key}' is neither a table column nor a setting" + _io.did_you_mean(key, options))
-    spec = TABLE_BY_NAME[first]
-    if second is None:
-        raise _Bad(f"'{first}' is a table; name its column: {first}.COLUMN=VALUE or {first}.COLUMN[KEY]=VALUE")
-    if second not in spec.column_names:
-        raise _Bad(f"table {first} has no column '{second}'" + _io.did_you_mean(second, spec.column_names))
-    if second in spec.key:
-        raise _Bad(f"'{second}' is a key column of {first} (rows are identified by it); change another column")
-    dtype = spec.column(second).dtype
-    if row is None:
-        return _Target(key, dtype, None, first)
-    parts = [p.strip() for p in re.split(r"[/,]", row)]
-    example = "/".join(k.upper() for k in spec.key)
-    if len(parts) != len(spec.key) or any(p == "" for p in parts):
-        raise _Bad(f"rows of {first} are identified by {'/'.join(spec.key)}: write {key}[{example}] "
-                   f"({len(spec.key)} part{'s' * (len(spec.key) > 1)}), not [{row}]")
-    return _Target(key, dtype, parts[0] if len(parts) == 1 else tuple(parts), first)
-
-
-_NUMBER = re.compile(r"^[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _parse_value(target: _Target, raw: Any) -> Any:
-    """The value of a change, typed by the column or setting it goes to."""
-    where = target.key
-    if isinstance(raw, bool):
-        if target.dtype == "bool":
-            return raw
-        raise _Bad(f"{where} takes {VALUE_FORM if target.dtype in ('int', 'float') else 'text'}, not {str(raw).lower()}")
-    if isinstance(raw, (int, float)):
-        if target.dtype in ("int", "float"):
-            if isinstance(raw, float) and math.isnan(raw):
-                raise _Bad(f"{where}: nan is not a value")
-            return raw
-        if target.dtype == "bool":
-            if raw in (0, 1):
-                return bool(raw)
-            raise _Bad(f"{where} takes true or false, not {raw}")
-        return _fmt_value(raw)
-    if not isinstance(raw, str):
-        raise _Bad(f"{where}: unsupported value {raw!r}")
-    text = raw.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        text = text[1:-1]
-    if text == "":
-        raise _Bad(f"no value after '=' for {where}; expected {_expected(target)}")
-    if target.dtype == "bool":
-        if text.lower() in _BOOLS:
-            return _BOOLS[text.lower()]
-        raise _Bad(f"'{text}' is not true or false ({where} is a yes/no column)")
-    if target.dtype == "str":
-        return text
-    low = text.lower()
-    if low in ("inf", "infinity"):
-        return math.inf
-    op = text[0] if text[0] in "*+-" else ""
-    num = text[1:].strip() if op else text
-    if not _NUMBER.match(num) or num[0] in "+-":
-        if op and num.lower() in ("inf", "infinity"):
-            raise _Bad(f"'{text}': a factor or delta must be a finite number; expected {VALUE_FORM}")
-        raise _Bad(f"'{text}' is not {VALUE_FORM}")
-    x = float(num.replace("_", ""))
-    if op:
-        return f"{op}{_fmt_num(x)}"
-    if target.dtype == "int" and x.is_integer():
-        return int(x)
-    return int(x) if x.is_integer() and "." not in num and "e" not in num.lower() else x
-
-
-def _expected(target: _Target) -> str:
-    return {"bool": "true or false", "str": "text"}.get(target.dtype, VALUE_FORM)
-
-
-def _change(target: _Target, value: Any) -> tuple[str, Any]:
-    if target.row is None:
-        return target.key, value
-    return target.key, {target.row: value}
-
-
-def _expr(key: str, row: Any) -> str:
-    return f"{key}[{'/'.join(row) if isinstance(row, tuple) else row}]"
-
-
-def _fmt_num(x: float) -> str:
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if float(x).is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return repr(float(x))
-
-
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return _fmt_num(v)
-    return str(v)
-
-
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b or _fmt_value(a) == _fmt_value(b)
-
-
-# ============================================================================ sweep files
-
-
-def load_sweep(path: str | os.PathLike, *, limits: _io.Limits | None = None) -> list[Variant]:
-    """Read the variants of a sweep file (CSV or TOML).
-
-    **CSV**: one variant per row. An optional ``name`` column names it; every
-    other header is a ``TABLE.COLUMN[KEY]``, ``TABLE.COLUMN`` or
-    ``section.key`` expression (write multi-column keys with ``/`` here) and
-    the cell is its value; a blank cell leaves it unchanged (a row of blanks
-    is the base scenario)::
-
-        name,products.price[P1],advertising.total_budget
-        base,,
-        cheap P1,*0.9,
-        more ads,,8000
-
-    **TOML**: a list of variants, or a grid (both may be given: the listed
-    variants come first)::
-
-        [[variant]]
-        name = "cheap P1"
-        set = ["products.price[P1]=*0.9", "supply.lead_time[P1/W1]=+1"]
-
-        [grid]                          # every combination (Cartesian product)
-        "products.price[P1]" = ["*0.9", "*1.0", "*1.1"]
-        advertising.total_budget = [3000, 5000]
-
-    ``set`` may also be a table: ``set = {"products.price[P1]" = "*0.9"}``.
-    Unnamed variants are named after their changes (``"base"`` when none).
-
-    A sweep has at most ``limits.max_variants`` variants (``Limits()``:
-    ``OPTSUPPLY_MAX_VARIANTS``, else 10,000); a grid's combinations are
-    counted before they are made.
-
-    Raises
-    ------
-    UsageError
-        Naming the file, row (CSV, header = row 1) or line (TOML) and what is
-        wrong; every problem found is listed, not only the first.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"sweep file {p} does not exist" if not p.exists() else f"sweep file {p} is not a file")
-    suffix = p.suffix.lower()
-    max_variants = (limits if limits is not None else _io.Limits()).max_variants
-    if suffix == ".csv":
-        variants, problems = _load_csv(p)
-    elif suffix == ".toml":
-        variants, problems = _load_toml(p, max_variants)
-    else:
-        raise UsageError(f"sweep file {p}: expected a .csv or .toml file")
-    if len(variants) > max_variants:
-        raise _file_error(p, [Problem(p.name, None, None, _too_many_variants(f"{len(variants):,} variants",
-                                                                            max_variants))])
-    problems += _duplicate_names(p, variants)
-    if problems:
-        raise _file_error(p, problems)
-    if not variants:
-        raise UsageError(f"sweep file {p} has no variants")
-    return [v for v, _ in variants]
-
-
-def _file_error(path: Path, problems: list[Problem]) -> UsageError:
-    n = len(problems)
-    lines = [f"sweep file {path}: {n} problem{'s' * (n != 1)}"]
-    for pr in problems:
-        where = []
-        if pr.row is not None:
-            where.append(f"line {pr.row}" if path.suffix.lower() == ".toml" else f"row {pr.row}")
-        if pr.column is not None:
-            where.append(f"column {pr.column}" if path.suffix.lower() == ".csv" else pr.column)
-        lines.append(f"  {', '.join(where) + ': ' if where else ''}{pr.message}")
-    err = UsageError("\n".join(lines))
-    err.problems = problems  # type: ignore[attr-defined]
-    return err
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"sweep file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
-
-
-def _load_csv(path: Path) -> tuple[list[tuple[Variant, int]], list[Problem]]:
-    text = _read_text(path)
-    file = path.name
-    problems: list[Problem] = []
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not any(c.strip() for c in rows[0]):
-        return [], [Problem(file, 1, None, "no header row: expected name (optional) and one "
-                                            "TABLE.COLUMN[KEY] or section.key column per change")]
-    header = [h.strip() for h in rows[0]]
-    targets: dict[int, _Target] = {}
-    name_col = None
-    seen: dict[str, int] = {}
-    for j, h in enumerate(header):
-        if h == "":
-            problems.append(Problem(file, 1, f"#{j + 1}", "empty column header"))
-            continue
-        if h in seen:
-            problems.append(Problem(file, 1, h, f"column appears twice (columns {seen[h] + 1} and {j + 1})"))
-            continue
-        seen[h] = j
-        if h.lower() == "name":
-            name_col = j
-            continue
-        try:
-            if "=" in h:
-                raise _Bad(f"a header names what changes, without '=VALUE' (the value goes in the cells): "
-                           f"'{h.split('=')[0].strip()}'")
-            targets[j] = _parse_target(h)
-        except _Bad as exc:
-            problems.append(Problem(file, 1, h, str(exc)))
-    variants: list[tuple[Variant, int]] = []
-    for i, cells in enumerate(rows[1:], start=2):
-        if not cells or all(c.strip() == "" for c in cells):
-            continue  # blank lines (and rows of commas that spreadsheets leave behind)
-        if len(cells) != len(header):
-            problems.append(Problem(file, i, None, f"{len(cells)} cells, but the header has {len(header)} columns"))
-            continue
-        pairs = []
-        bad = False
-        for j, target in targets.items():
-            cell = cells[j].strip()
-            if cell == "":
-                continue
-            try:
-                pairs.append(_change(target, _parse_value(target, cell)))
-            except _Bad as exc:
-                problems.append(Problem(file, i, header[j], str(exc)))
-                bad = True
-        if bad:
-            continue
-        try:
-            changes = merge_changes(pairs)
-        except UsageError as exc:
-            problems.append(Problem(file, i, None, str(exc)))
-            continue
-        name = cells[name_col].strip() if name_col is not None else ""
-        variants.append((Variant(name or default_name(changes), changes), i))
-    return variants, problems
-
-
-def _line_of(lines: list[str], needle: str, start: int = 0) -> int | None:
-    """1-based number of the first line at or after ``start`` (0-based) that contains ``needle``."""
-    for k in range(start, len(lines)):
-        if needle in lines[k]:
-            return k + 1
-    return None
-
-
-def _too_many_variants(what: str, max_variants: int) -> str:
-    return _io.over_limit(what, max_variants, "max_variants", _io.ENV_MAX_VARIANTS)
-
-
-def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]], list[Problem]]:
-    text = _read_text(path)
-    file = path.name
-    try:
-        doc = tomllib.loads(text)
-    except RecursionError:
-        return [], [Problem(file, _io.deepest_line(text), None, _io.TOO_DEEP)]
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        line = int(m.group(1)) if m else (len(text.splitlines()) + 1 if "end of document" in str(exc) else None)
-        return [], [Problem(file, line, None, f"not valid TOML: {exc}")]
-    lines = text.splitlines()
-    problems: list[Problem] = []
-    variants: list[tuple[Variant, int]] = []
-    for key in doc:
-        if key not in ("variant", "grid"):
-            problems.append(Problem(file, _line_of(lines, key), None,
-                                    f"unknown entry '{key}': expected [[variant]] tables or a [grid] table"
-                                    + _io.did_you_mean(key, ["variant", "grid"])))
-    entries = doc.get("variant", [])
-    if not isinstance(entries, list):
-        problems.append(Problem(file, _line_of(lines, "variant"), None,
-                                "'variant' must be a list of tables: write [[variant]] (double brackets)"))
-        entries = []
-    starts = [k for k, ln in enumerate(lines) if re.match(r"^\s*\[\[\s*variant\s*\]\]", ln)]
-    for n, entry in enumerate(entries, start=1):
-        start = starts[n - 1] if n - 1 < len(starts) else 0
-        line0 = start + 1
-        label = f"variant {n}"
-        if not isinstance(entry, dict):
-            problems.append(Problem(file, line0, label, "must be a table with name and set"))
-            continue
-        for k in entry:
-            if k not in ("name", "set"):
-                problems.append(Problem(file, _line_of(lines, k, start) or line0, label,
-                                        f"unknown key '{k}': a variant has name and set" + _io.did_you_mean(k, ["name", "set"])))
-        name = entry.get("name", "")
-        if not isinstance(name, str):
-            problems.append(Problem(file, _line_of(lines, "name", start) or line0, label, "name must be text"))
-            name = ""
-        label = f"variant {n}" + (f" ({name})" if name else "")
-        sets = entry.get("set", [])
-        pairs = []
-        bad = False
-        for expr, value, has_value in _set_items(sets):
-            where = _line_of(lines, str(expr), start) or line0
-            try:
-                if has_value:
-                    if "=" in expr:
-                        raise _Bad(f"'{expr}': in a set table the key names what changes, without '=VALUE'")
-                    target = _parse_target(expr)
-                    pairs.append(_change(target, _parse_value(target, value)))
-                else:
-                    if not isinstance(expr, str):
-                        raise _Bad(f"set entries must be text like \"{FORM.split(',')[0]}\", not {expr!r}")
-                    lhs, sep, rhs = _split_expr(expr)
-                    if not sep:
-                        raise _Bad(f"'{expr}' has no '=VALUE'; expected {FORM}")
-                    target = _parse_target(lhs)
-                    pairs.append(_change(target, _parse_value(target, rhs)))
-            except _Bad as exc:
-                problems.append(Problem(file, where, label, str(exc)))
-                bad = True
-        if sets is not None and not isinstance(sets, (list, dict, str)):
-            problems.append(Problem(file, _line_of(lines, "set", start) or line0, label,
-                                    "set must be a list of \"TABLE.COLUMN[KEY]=VALUE\" texts or a table"))
-            bad = True
-        if bad:
-            continue
-        try:
-            changes = merge_changes(pairs)
-        except UsageError as exc:
-            problems.append(Problem(file, line0, label, str(exc)))
-            continue
-        variants.append((Variant(name or default_name(changes), changes), line0))
-    if "grid" in doc:
-        grid_variants, grid_problems = _grid(doc["grid"], file, lines, max_variants, len(variants))
-        variants += grid_variants
-        problems += grid_problems
-    if not variants and not problems:
-        problems.append(Problem(file, None, None, "no variants: add [[variant]] tables or a [grid] table"))
-    return variants, problems
-
-
-def _set_items(sets: Any) -> Iterable[tuple[Any, Any, bool]]:
-    if isinstance(sets, str):
-        yield sets, None, False
-    elif isinstance(sets, list):
-        for s in sets:
-            yield s, None, False
-    elif isinstance(sets, dict):
-        for k, v in _flatten(sets).items():
-            yield k, v, True
-
-
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"advertising": {"total_budget": x}}`` (TOML dotted keys) → ``{"advertising.total_budget": x}``."""
-    return _io._flatten(dict(table), f"{prefix}." if prefix else "")
-
-
-def _grid(grid: Any, file: str, lines: list[str], max_variants: int,
-          listed: int = 0) -> tuple[list[tuple[Variant, int]], list[Problem]]:
-    """The variants of a ``[grid]`` table; refused (one problem, the count) when they and the ``listed`` variants
-    are more than ``max_variants``, counted before any combination is made."""
-    start = next((k for k, ln in enumerate(lines) if re.match(r"^\s*\[\s*grid\s*\]", ln)), 0)
-    if not isinstance(grid, dict):
-        return [], [Problem(file, start + 1, "grid", "grid must be a table of expression = [values...]")]
-    problems: list[Problem] = []
-    axes: list[list[tuple[str, Any]]] = []
-    for expr, values in _flatten(grid).items():
-        line = (_line_of(lines, expr, start) or _line_of(lines, expr.split(".")[-1].split("[")[0], start)
-                or start + 1)
-        values = values if isinstance(values, list) else [values]
-        if not values:
-            problems.append(Problem(file, line, expr, "empty list of values"))
-            continue
-        try:
-            if "=" in expr:
-                raise _Bad("a grid key names what changes, without '=VALUE' (the values go in the list)")
-            target = _parse_target(expr)
-        except _Bad as exc:
-            problems.append(Problem(file, line, expr, str(exc)))
-            continue
-        axis = []
-        for value in values:
-            try:
-                axis.append(_change(target, _parse_value(target, value)))
-            except _Bad as exc:
-                problems.append(Problem(file, line, expr, str(exc)))
-        axes.append(axis)
-    if problems:
-        return [], problems
-    if not axes:
-        return [], [Problem(file, start + 1, "grid", "the grid is empty: add expression = [values...] lines")]
-    count = math.prod(len(axis) for axis in axes)
-    if count + listed > max_variants:
-        sizes = " × ".join(str(len(axis)) for axis in axes)
-        also = f" and {listed:,} variants are listed" if listed else ""
-        return [], [Problem(file, start + 1, "grid", _too_many_variants(
-            f"the grid makes {count:,} variants ({sizes} values){also}", max_variants))]
-    variants = []
-    for combo in itertools.product(*axes):
-        try:
-            changes = merge_changes(combo)
-        except UsageError as exc:
-            return [], [Problem(file, start + 1, "grid", str(exc))]
-        variants.append((Variant(default_name(changes), changes), start + 1))
-    return variants, problems
-
-
-def _duplicate_names(path: Path, variants: list[tuple[Variant, int]]) -> list[Problem]:
-    first: dict[str, int] = {}
-    problems = []
-    word = "line" if path.suffix.lower() == ".toml" else "row"
-    for v, where in variants:
-        if v.name in first:
-            problems.append(Problem(path.name, where, None, f"variant name '{v.name}' is used twice "
-                                                             f"({word}s {first[v.name]} and {where})"))
-        else:
-            first[v.name] = where
-    return problems
-
-
-# ============================================================================ solving one variant (in a worker)
-
-_SOLVE_LOCK = threading.Lock()
-
-
-def solve_variant(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Solve one variant; the task :func:`sweep` sends to its workers.
-
-    Parameters
-    ----------
-    payload : dict
-        ``name``, ``scenario`` (the validated variant :class:`Scenario`),
-        ``options`` (keyword arguments of :func:`optsupply.solve`), ``keep_plan``
-        (send the plan back, for ``out=``) and ``attempt`` (0 for the first try).
-
-    Returns
-    -------
-    dict
-        ``kpis`` (the plan's KPIs), ``plan`` (the :class:`Plan`, or None unless
-        ``keep_plan`` and the plan has tables), ``pid`` and ``cpu_seconds`` (process
-        CPU time of the solve).
-
-    Notes
-    -----
-    Solves in one process run one at a time (Pyomo's HiGHS interface is not
-    thread-safe), and HiGHS's global thread scheduler is reset when the
-    ``threads`` option differs from this process's previous solve (HiGHS
-    otherwise fails the solve).
-    """
-    from optsupply.optimizer.highs import reset_scheduler_if_threads_change
-    from optsupply.optimizer.optimize import solve
-
-    options = dict(payload.get("options") or {})
-    with _SOLVE_LOCK:
-        _own_capture_lock()
-        reset_scheduler_if_threads_change(options.get("threads"))
-        cpu = time.process_time()
-        plan = solve(payload["scenario"], **options)
-        cpu = time.process_time() - cpu
-    keep = payload.get("keep_plan") and plan.kpis.get("status") in PLANNED and plan.kpis.get("profit") is not None
-    return {"kpis": plan.kpis, "plan": plan if keep else None, "pid": os.getpid(), "cpu_seconds": round(cpu, 3)}
-
-
-def _warm_up() -> None:
-    """Worker initializer of the sweep's pool: import the optimizer, take a private Pyomo capture lock."""
-    import optsupply.optimizer.optimize  # noqa: F401
-
-    _own_capture_lock()
-
-
-_LOCK_PID: list[int] = []
-
-
-def _own_capture_lock() -> None:
-    """Give this worker process its own Pyomo capture lock (once per process; workers only).
-
-    Importing Pyomo next to ``multiprocessing`` turns ``pyomo.common.dependencies.capture_output_lock``
-    (held while Pyomo's HiGHS interface redirects the process's file descriptors) into a
-    ``multiprocessing.Lock``: a semaphore shared by every process forked from the fork server that
-    imported Pyomo. Workers would then wait for each other while building models, and a worker
-    terminated while holding it (the pool terminates the survivors when a worker dies) would block
-    every later worker for Pyomo's 200 s deadlock timeout. File descriptors are per process, so a
-    per-process lock is all that is needed. The lock is replaced only in a multiprocessing child
-    (a pool or Dask worker), once, before this process's first solve; never in the main process,
-    where other threads may hold it.
-    """
-    if _LOCK_PID == [os.getpid()] or multiprocessing.parent_process() is None:
-        return
-    _LOCK_PID[:] = [os.getpid()]
-    try:
-        from pyomo.common import dependencies
-    except ImportError:  # pragma: no cover - Pyomo is a dependency
-        return
-    if hasattr(dependencies, "capture_output_lock"):
-        dependencies.capture_output_lock = threading.Lock()
-
-
-def _start_method() -> str:
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _for_worker(sc: Any) -> Any:
-    """The variant scenario without its history table (the optimizer does not read it)."""
-    if sc.history.empty:
-        return sc
-    tables = dict(sc.tables())
-    tables["history"] = sc.history.iloc[0:0]
-    return type(sc)(sc.settings, tables, present=sc.present, files=sc.files, source=sc.source, warnings=sc.warnings)
 
 
 # ============================================================================ the sweep
@@ -847,7 +148,7 @@ def _row(v: Variant, status: str, kpis: Mapping[str, Any] | None = None, error: 
     row.update({"fill_rate": k.get("fill_rate"), "launched": k.get("launched"), "mip_gap": k.get("mip_gap"),
                 "best_bound": k.get("best_bound"), "solve_seconds": k.get("solve_seconds"), "cpu_seconds": None,
                 "error": error})
-    if error is None and status not in PLANNED and k.get("message"):
+    if error is None and status not in PLAN_STATUSES and k.get("message"):
         row["error"] = str(k["message"])
     return row
 
@@ -892,37 +193,6 @@ def _to_frame(rows: list[dict[str, Any]], with_folder: bool) -> pd.DataFrame:
         if c not in ("name", "changes", "status", "error", "folder", "launched"):
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
-
-
-class _Pool:
-    """The sweep's own process pool: created on demand, replaced when it breaks."""
-
-    def __init__(self, max_workers: int):
-        self.max_workers = max_workers
-        self.executor: ProcessPoolExecutor | None = None
-        self.created = 0
-
-    def get(self) -> ProcessPoolExecutor:
-        if self.executor is None:
-            ctx = multiprocessing.get_context(_start_method())
-            if ctx.get_start_method() == "forkserver":
-                # Import the optimizer once in the fork server (it starts no HiGHS threads, so
-                # forking it is safe): a worker then starts in ~0.03 s instead of ~2 s, and a
-                # fresh pool after a break costs nothing. No effect if the server already runs.
-                ctx.set_forkserver_preload(["__main__", "optsupply.optimizer.optimize"])
-            self.executor = ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx, initializer=_warm_up)
-            self.created += 1
-        return self.executor
-
-    def discard(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = None
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
 
 
 def sweep(scenario: Any, variants: Any, *, executor: Executor | None = None, workers: int | None = None,
@@ -994,160 +264,219 @@ def sweep(scenario: Any, variants: Any, *, executor: Executor | None = None, wor
         raise UsageError("log= is not supported by sweep (solves run in other processes); use progress=True")
     if solve_options.get("threads") is None:
         solve_options["threads"] = 1
-    task = task or solve_variant
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:  # never an input, the current folder or a folder optsupply did not write
         out_dir = guard_folder(out_dir, kind="whatif", inputs=[sc.source], force=True, verb="write into it")
         _make_out(out_dir)
-    folders = _safe_names([v.name for v in vs]) if out_dir is not None else []
-    if out_dir is not None and sc.source is not None:
-        src = sc.source.resolve()
-        for k, f in enumerate(folders):
-            target = (out_dir / f).resolve()
-            if target == src or target in src.parents:
-                folders[k] = f"{f}-plan"
+    run = _Sweep(sc, vs, solve_options, task or solve_variant, int(retries), out_dir,
+                 _Submitter(executor, workers, vs), _progress_bar(len(vs), progress))
+    return run.run()
 
-    n = len(vs)
-    rows: list[dict[str, Any] | None] = [None] * n
-    jobs: list[int] = []
-    for i, v in enumerate(vs):
+
+class _Submitter:
+    """Where the variants go: the sweep's own process pool (replaced when it breaks) or the caller's executor."""
+
+    def __init__(self, executor: Executor | None, workers: int | None, variants: list[Variant]):
+        self.executor = executor
+        self.own = executor is None
+        self.pool = Pool(int(workers or min(cpu_count(), max(1, len(variants))))) if self.own else None
+        self.limit = self.pool.max_workers if self.pool is not None else (int(workers) if workers else None)
+
+    def submit(self, task: Callable, payload: dict[str, Any]) -> Future:
+        if self.pool is None:
+            return self.executor.submit(task, payload)
         try:
-            sc.with_changes(v.changes)
-        except Exception as exc:  # ScenarioError, or a type error pandas raises for an odd value
-            rows[i] = _row(v, INVALID, error=_errors_text(exc))
-        else:
-            jobs.append(i)
+            return self.pool.get().submit(task, payload)
+        except BrokenProcessPool:       # a worker died while idle: this variant is not to blame
+            self.pool.discard()
+            return self.pool.get().submit(task, payload)
 
-    bar = _progress_bar(n, progress)
-    bar.update(n - len(jobs))
-    own = executor is None
-    pool = _Pool(int(workers or min(_cpu_count(), max(1, len(jobs))))) if own else None
-    limit = pool.max_workers if own else (int(workers) if workers else None)
+    def discard(self) -> None:
+        if self.pool is not None:
+            self.pool.discard()
 
-    pending: deque[int] = deque(jobs)
-    suspects: deque[int] = deque()
-    charged: dict[int, int] = {i: 0 for i in jobs}
-    attempts: dict[int, int] = {i: 0 for i in jobs}
-    inflight: dict[Future, tuple[int, bool]] = {}
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
-    def finish(i: int, row: dict[str, Any]) -> None:
-        rows[i] = row
-        bar.update(1)
 
-    def charge(i: int, exc: BaseException, isolate: bool = False) -> None:
-        charged[i] += 1
-        if charged[i] > retries:
-            finish(i, _row(vs[i], FAILED, error=_exc_text(exc)))
+class _Sweep:
+    """One run of :func:`sweep`: the queue of variants, retries, isolation of a variant that kills its worker.
+
+    ``pending`` variants run as many at a time as the executor allows; a variant whose task raised is
+    charged a retry and queued again; after a pool break the variants that were running are rerun one at
+    a time (``suspects``), so that the one that kills its worker is charged and the others are not.
+    """
+
+    def __init__(self, sc: Any, vs: list[Variant], solve_options: dict[str, Any], task: Callable, retries: int,
+                 out_dir: Path | None, submitter: _Submitter, bar: Any):
+        self.sc, self.vs, self.solve_options, self.task, self.retries = sc, vs, solve_options, task, retries
+        self.out_dir, self.submitter, self.bar = out_dir, submitter, bar
+        self.folders = self._folders() if out_dir is not None else []
+        self.rows: list[dict[str, Any] | None] = [None] * len(vs)
+        jobs = self._validated()
+        bar.update(len(vs) - len(jobs))
+        self.pending: deque[int] = deque(jobs)
+        self.suspects: deque[int] = deque()
+        self.charged = {i: 0 for i in jobs}
+        self.attempts = {i: 0 for i in jobs}
+        self.inflight: dict[Future, tuple[int, bool]] = {}
+
+    def _folders(self) -> list[str]:
+        """One plan folder per variant, never the scenario's own folder or one above it."""
+        folders = _safe_names([v.name for v in self.vs])
+        if self.sc.source is not None:
+            src = self.sc.source.resolve()
+            for k, f in enumerate(folders):
+                target = (self.out_dir / f).resolve()
+                if target == src or target in src.parents:
+                    folders[k] = f"{f}-plan"
+        return folders
+
+    def _validated(self) -> list[int]:
+        """The variants to solve; the others get their ``invalid`` row now."""
+        jobs = []
+        for i, v in enumerate(self.vs):
+            try:
+                self.sc.with_changes(v.changes)
+            except Exception as exc:  # ScenarioError, or a type error pandas raises for an odd value
+                self.rows[i] = _row(v, INVALID, error=_errors_text(exc))
+            else:
+                jobs.append(i)
+        return jobs
+
+    # ------------------------------------------------------------------ results
+
+    def finish(self, i: int, row: dict[str, Any]) -> None:
+        self.rows[i] = row
+        self.bar.update(1)
+
+    def charge(self, i: int, exc: BaseException, isolate: bool = False) -> None:
+        self.charged[i] += 1
+        if self.charged[i] > self.retries:
+            self.finish(i, _row(self.vs[i], FAILED, error=_exc_text(exc)))
         elif isolate:
-            suspects.append(i)
+            self.suspects.append(i)
         else:
-            pending.appendleft(i)
+            self.pending.appendleft(i)
 
-    def record(i: int, result: Any) -> None:
+    def record(self, i: int, result: Any) -> None:
         if not isinstance(result, Mapping) or not isinstance(result.get("kpis"), Mapping):
-            finish(i, _row(vs[i], FAILED, error=f"the task returned {type(result).__name__}, not a dict with kpis"))
+            self.finish(i, _row(self.vs[i], FAILED,
+                                error=f"the task returned {type(result).__name__}, not a dict with kpis"))
             return
         kpis = dict(result["kpis"])
-        row = _row(vs[i], str(kpis.get("status", "error")), kpis)
+        row = _row(self.vs[i], str(kpis.get("status", "error")), kpis)
         row["cpu_seconds"] = result.get("cpu_seconds")
         plan = result.get("plan")
-        if out_dir is not None:
+        if self.out_dir is not None:
             row["folder"] = None
             if plan is not None:
+                target = self.out_dir / self.folders[i]
                 try:
-                    plan.save(out_dir / folders[i], overwrite=True)
-                    row["folder"] = folders[i]
+                    plan.save(target, overwrite=True)
+                    row["folder"] = self.folders[i]
                 except (OSError, OptsupplyError) as exc:
-                    row["error"] = f"the plan could not be written to {out_dir / folders[i]}: {exc}"
-        finish(i, row)
+                    row["error"] = f"the plan could not be written to {target}: {exc}"
+        self.finish(i, row)
 
-    def submit(i: int, isolated: bool) -> None:
+    # ------------------------------------------------------------------ submitting
+
+    def submit(self, i: int, isolated: bool) -> None:
         try:
-            variant_sc = _for_worker(sc.with_changes(vs[i].changes))
+            variant_sc = for_worker(self.sc.with_changes(self.vs[i].changes))
         except Exception as exc:  # validated above; only an odd, non-deterministic value gets here
-            finish(i, _row(vs[i], INVALID, error=_errors_text(exc)))
+            self.finish(i, _row(self.vs[i], INVALID, error=_errors_text(exc)))
             return
-        payload = {"name": vs[i].name, "scenario": variant_sc, "options": dict(solve_options),
-                   "keep_plan": out_dir is not None, "attempt": attempts[i]}
-        attempts[i] += 1
+        payload = {"name": self.vs[i].name, "scenario": variant_sc, "options": dict(self.solve_options),
+                   "keep_plan": self.out_dir is not None, "attempt": self.attempts[i]}
+        self.attempts[i] += 1
         try:
-            if own:
-                try:
-                    fut = pool.get().submit(task, payload)
-                except BrokenProcessPool:       # a worker died while idle: this variant is not to blame
-                    pool.discard()
-                    fut = pool.get().submit(task, payload)
-            else:
-                fut = executor.submit(task, payload)
+            fut = self.submitter.submit(self.task, payload)
         except Exception as exc:  # a broken or shut-down executor, or a payload it cannot send
-            if own:
-                pool.discard()
-            charge(i, exc, isolate=isolated)
+            self.submitter.discard()
+            self.charge(i, exc, isolate=isolated)
             return
-        inflight[fut] = (i, isolated)
+        self.inflight[fut] = (i, isolated)
 
-    try:
-        while pending or suspects or inflight:
-            isolating = any(iso for _, iso in inflight.values())
-            while not isolating:
-                if suspects:
-                    if not inflight:
-                        submit(suspects.popleft(), True)
-                        isolating = True
-                    break
-                if pending and (limit is None or len(inflight) < limit):
-                    submit(pending.popleft(), False)
-                    continue
-                break
-            if not inflight:
+    def _fill(self) -> None:
+        """Submit what may run now: one suspect alone, or pending variants up to the executor's limit."""
+        limit = self.submitter.limit
+        if any(iso for _, iso in self.inflight.values()):
+            return
+        while True:
+            if self.suspects:
+                if not self.inflight:
+                    self.submit(self.suspects.popleft(), True)
+                return
+            if self.pending and (limit is None or len(self.inflight) < limit):
+                self.submit(self.pending.popleft(), False)
                 continue
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            broken: list[tuple[int, bool, BaseException]] = []
-            for fut in done:
-                i, iso = inflight.pop(fut)
-                exc = _exception(fut)
-                if exc is None:
-                    record(i, fut.result())
-                elif own and isinstance(exc, BrokenProcessPool):
-                    broken.append((i, iso, exc))
-                else:
-                    charge(i, exc)
-            if broken:
-                # Every other running variant of the broken pool fails too: collect them all.
-                for fut in list(inflight):
-                    i, iso = inflight.pop(fut)
-                    exc = _exception(fut)
-                    if exc is None:
-                        record(i, fut.result())
-                    else:
-                        broken.append((i, iso, exc))
-                pool.discard()
-                if len(broken) == 1 or any(iso for _, iso, _ in broken):
-                    for i, _, exc in broken:    # the culprit is known: charge it, rerun it alone
-                        charge(i, exc, isolate=True)
-                else:                           # one of them killed the pool: rerun each alone, uncharged
-                    for i, _, _ in sorted(broken):
-                        suspects.append(i)
-    except BaseException as exc:
-        if own:
-            pool.discard()
-        for fut, (i, _) in inflight.items():
+            return
+
+    def _collect(self) -> None:
+        """Wait for the next finished variants and record or charge them."""
+        done, _ = wait(list(self.inflight), return_when=FIRST_COMPLETED)
+        broken: list[tuple[int, bool, BaseException]] = []
+        for fut in done:
+            i, iso = self.inflight.pop(fut)
+            exc = _exception(fut)
+            if exc is None:
+                self.record(i, fut.result())
+            elif self.submitter.own and isinstance(exc, BrokenProcessPool):
+                broken.append((i, iso, exc))
+            else:
+                self.charge(i, exc)
+        if broken:
+            self._pool_broke(broken)
+
+    def _pool_broke(self, broken: list[tuple[int, bool, BaseException]]) -> None:
+        """Every other running variant of the broken pool fails too: collect them all, then find the culprit."""
+        for fut in list(self.inflight):
+            i, iso = self.inflight.pop(fut)
+            exc = _exception(fut)
+            if exc is None:
+                self.record(i, fut.result())
+            else:
+                broken.append((i, iso, exc))
+        self.submitter.discard()
+        if len(broken) == 1 or any(iso for _, iso, _ in broken):
+            for i, _, exc in broken:    # the culprit is known: charge it, rerun it alone
+                self.charge(i, exc, isolate=True)
+        else:                           # one of them killed the pool: rerun each alone, uncharged
+            for i, _, _ in sorted(broken):
+                self.suspects.append(i)
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> pd.DataFrame:
+        try:
+            while self.pending or self.suspects or self.inflight:
+                self._fill()
+                if self.inflight:
+                    self._collect()
+        except BaseException as exc:
+            self._abort(exc)
+            raise
+        finally:
+            self.submitter.close()
+        self.bar.close()
+        table = _to_frame(self.rows, self.out_dir is not None)  # type: ignore[arg-type]
+        if self.out_dir is not None:
+            _write_results(self.out_dir, table)
+        return table
+
+    def _abort(self, exc: BaseException) -> None:
+        """Interrupted (Ctrl-C) or failed: cancel what runs, report every unfinished variant, write the table."""
+        self.submitter.discard()
+        for fut in self.inflight:
             fut.cancel()
-        for i in range(n):
-            if rows[i] is None:
-                rows[i] = _row(vs[i], FAILED, error=f"not finished: the sweep was interrupted ({_exc_text(exc)})")
-        if out_dir is not None:
-            _write_results(out_dir, _to_frame(rows, True))  # type: ignore[arg-type]
-        bar.close()
-        raise
-    finally:
-        if own:
-            pool.close()
-    bar.close()
-    table = _to_frame(rows, out_dir is not None)  # type: ignore[arg-type]
-    if out_dir is not None:
-        _write_results(out_dir, table)
-    return table
+        for i, v in enumerate(self.vs):
+            if self.rows[i] is None:
+                self.rows[i] = _row(v, FAILED, error=f"not finished: the sweep was interrupted ({_exc_text(exc)})")
+        if self.out_dir is not None:
+            _write_results(self.out_dir, _to_frame(self.rows, True))  # type: ignore[arg-type]
+        self.bar.close()
 
 
 def _exception(fut: Future) -> BaseException | None:
@@ -1265,7 +594,7 @@ def _run(args: argparse.Namespace) -> int:
         print(_side_by_side(table, variant))
         print(f"plans written to {out}{os.sep} ({_folders(table)}); table in {out / 'results.csv'}")
         row = table.iloc[1]
-        return EXIT_OK if row["status"] in PLANNED else EXIT_NO_PLAN
+        return EXIT_OK if row["status"] in PLAN_STATUSES else EXIT_NO_PLAN
     if len(variants) == 1:
         scenario.with_changes(variants[0].changes)
     table = sweep(scenario, variants, workers=args.workers, out=out, progress=not args.quiet, **options)
@@ -1273,7 +602,7 @@ def _run(args: argparse.Namespace) -> int:
     counts = table["status"].value_counts()
     print(f"{len(table)} variants: " + ", ".join(f"{c} {s}" for s, c in counts.items())
           + f"; results in {out / 'results.csv'}")
-    if table["status"].isin(PLANNED).any():
+    if table["status"].isin(PLAN_STATUSES).any():
         return EXIT_OK
     return EXIT_BAD_INPUT if (table["status"] == INVALID).all() else EXIT_NO_PLAN
 
@@ -1349,14 +678,3 @@ def _summary_table(table: pd.DataFrame) -> str:
     return show.to_string(index=False).rstrip()
 
 
-# ============================================================================ optsupply.analysis.sweep(...) is callable
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``optsupply.analysis.sweep(sc, variants, ...)`` work although ``optsupply.analysis.sweep`` is also this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
