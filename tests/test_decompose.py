@@ -22,6 +22,7 @@ import pytest
 
 import optsupply as ops
 import optsupply.optimizer.decompose as dec
+from optsupply.model.slices import ProductSlices
 from optsupply.optimizer.highs.arrays import CompiledModel
 from optsupply.cli import main
 from optsupply.errors import UsageError
@@ -107,7 +108,7 @@ def test_shared_lane_fixed_costs_keep_the_bound_valid(tiny: ops.Scenario) -> Non
 def test_restricting_to_all_products_is_the_full_model(tiny: ops.Scenario) -> None:
     d = prepare(tiny)
     whole, _ = build_model(tiny, d)
-    part, _ = build_model(tiny, dec._Slices(d).restrict(list(d.products)))
+    part, _ = build_model(tiny, ProductSlices(d).restrict(list(d.products)))
     import pyomo.environ as pyo
 
     def sizes(m: pyo.ConcreteModel) -> dict[str, int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -147,35 +148,8 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
         lo, hi = max(0, int(col["launch_earliest"][p])), min(H - 1, int(col["launch_latest"][p]))
         window[p] = (lo, hi)
 
-    base: dict[tuple[str, str, int], float] = {}
-    for p, r, t, d in _records(sc.demand, "product", "region", "period", "demand"):
-        if d > 0:
-            base[p, r, int(t)] = float(d)
-    curve: dict[tuple[str, str], np.ndarray] = {}
-    for p, r, a, d in _records(sc.launch_curve, "product", "region", "age", "demand"):
-        if a < H:
-            curve.setdefault((p, r), np.zeros(H))[int(a)] = float(d)
-    season: dict[str, np.ndarray] = defaultdict(lambda: np.ones(H))
-    for c, t, i in _records(sc.seasonality, "category", "period", "index"):
-        season[c][int(t)] = float(i)
-    season = dict(season)
-    for p in new:
-        season.setdefault(col["category"][p], np.ones(H))
-
-    # regional shares of demand, before seasonality (SPEC §3, advertising)
-    totals: dict[tuple[str, str], float] = defaultdict(float)
-    for (p, r, _t), d in base.items():
-        totals[p, r] += d
-    for p, r, _a, d in _records(sc.launch_curve, "product", "region", "age", "demand"):
-        totals[p, r] += float(d)
-    per_product: dict[str, float] = defaultdict(float)
-    for (p, _r), v in totals.items():
-        per_product[p] += v
-    share = {(p, r): v / per_product[p] for (p, r), v in totals.items() if v > 0}
-    regions_of: dict[str, list[str]] = defaultdict(list)
-    for p, r in share:
-        regions_of[p].append(r)
-
+    base, curve, season = _demand(sc, new, col["category"])
+    share, regions_of = _shares(sc, base)
     supply = _records(sc.supply, "product", "warehouse")
     sup = {c: dict(zip(supply, sc.supply[c].tolist(), strict=True)) for c in sc.supply.columns}
     lanes = _records(sc.lanes, "warehouse", "region")
@@ -183,29 +157,8 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
     wh = sc.warehouses
     warehouses = wh["warehouse"].tolist()
     regions = sorted({r for _, r in lanes} | {r for _, r in share})
-
-    response = {}
-    curves = {}
-    for row in sc.response.itertuples(index=False):
-        key = (row.product, row.channel)
-        response[key] = {"max_uplift": float(row.max_uplift), "half_saturation": float(row.half_saturation),
-                         "shape": float(row.shape), "carryover": float(row.carryover)}
-        if row.max_uplift > 0:
-            curves[key] = hill_pwl(float(row.max_uplift), float(row.half_saturation), float(row.shape),
-                                   float(sc.settings["advertising.pwl_tolerance"]), min_spend=MIN_SPEND,
-                                   max_spend=MAX_SPEND)
-    channel_budget = dict(zip(sc.channels["channel"], sc.channels["budget"].astype(float), strict=True))
-    for _, c in response:
-        channel_budget.setdefault(c, math.inf)
-
-    group_cost, group_min, group_members = {}, {}, {}
-    for kind, table in (("category", sc.categories), ("brand", sc.brands)):
-        for g, cost, mn in _records(table, kind, "onboarding_cost", "min_products"):
-            members = [p for p in new if col[kind][p] == g]
-            if members and (cost > 0 or mn > 0):
-                group_cost[kind, g] = float(cost)
-                group_min[kind, g] = int(mn)
-                group_members[kind, g] = members
+    response, curves, channel_budget = _responses(sc)
+    group_cost, group_min, group_members = _groups(sc, new, col)
 
     d = ModelData(
         H=H, periods=T, products=products, new=new, warehouses=warehouses, regions=regions,
@@ -233,12 +186,88 @@ def prepare(sc: Scenario, formulation: str = "strong") -> ModelData:
     )
     _derive_bounds(d)
     if formulation == "big-m":
-        d.strong = False
-        for k in d.order_bound:
-            d.order_bound[k] = max(min(d.max_order[k[0], k[1]], BIG_M), d.min_order[k[0], k[1]])
-        for k in d.ship_bound:
-            d.ship_bound[k] = BIG_M
+        _big_m(d)
     return d
+
+
+def _big_m(d: ModelData) -> None:
+    """Every data-derived bound replaced by ``BIG_M`` and the strengthening rows dropped."""
+    d.strong = False
+    for k in d.order_bound:
+        d.order_bound[k] = max(min(d.max_order[k[0], k[1]], BIG_M), d.min_order[k[0], k[1]])
+    for k in d.ship_bound:
+        d.ship_bound[k] = BIG_M
+
+
+def _demand(sc: Scenario, new: list[str], category: dict[str, str]
+            ) -> tuple[dict[tuple[str, str, int], float], dict[tuple[str, str], np.ndarray], dict[str, np.ndarray]]:
+    """(active demand, new products' launch curves, seasonal index per category)."""
+    H = sc.periods
+    base: dict[tuple[str, str, int], float] = {}
+    for p, r, t, d in _records(sc.demand, "product", "region", "period", "demand"):
+        if d > 0:
+            base[p, r, int(t)] = float(d)
+    curve: dict[tuple[str, str], np.ndarray] = {}
+    for p, r, a, d in _records(sc.launch_curve, "product", "region", "age", "demand"):
+        if a < H:
+            curve.setdefault((p, r), np.zeros(H))[int(a)] = float(d)
+    season: dict[str, np.ndarray] = defaultdict(lambda: np.ones(H))
+    for c, t, i in _records(sc.seasonality, "category", "period", "index"):
+        season[c][int(t)] = float(i)
+    season = dict(season)
+    for p in new:
+        season.setdefault(category[p], np.ones(H))
+    return base, curve, season
+
+
+def _shares(sc: Scenario, base: dict[tuple[str, str, int], float]
+            ) -> tuple[dict[tuple[str, str], float], dict[str, list[str]]]:
+    """Regional shares of demand, before seasonality (SPEC §3, advertising), and each product's regions."""
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for (p, r, _t), d in base.items():
+        totals[p, r] += d
+    for p, r, _a, d in _records(sc.launch_curve, "product", "region", "age", "demand"):
+        totals[p, r] += float(d)
+    per_product: dict[str, float] = defaultdict(float)
+    for (p, _r), v in totals.items():
+        per_product[p] += v
+    share = {(p, r): v / per_product[p] for (p, r), v in totals.items() if v > 0}
+    regions_of: dict[str, list[str]] = defaultdict(list)
+    for p, r in share:
+        regions_of[p].append(r)
+    return share, regions_of
+
+
+def _responses(sc: Scenario) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], HillPWL],
+                                      dict[str, float]]:
+    """(response parameters, their piecewise-linear curves, channel budgets) by (product, channel)."""
+    response = {}
+    curves = {}
+    for row in sc.response.itertuples(index=False):
+        key = (row.product, row.channel)
+        response[key] = {"max_uplift": float(row.max_uplift), "half_saturation": float(row.half_saturation),
+                         "shape": float(row.shape), "carryover": float(row.carryover)}
+        if row.max_uplift > 0:
+            curves[key] = hill_pwl(float(row.max_uplift), float(row.half_saturation), float(row.shape),
+                                   float(sc.settings["advertising.pwl_tolerance"]), min_spend=MIN_SPEND,
+                                   max_spend=MAX_SPEND)
+    channel_budget = dict(zip(sc.channels["channel"], sc.channels["budget"].astype(float), strict=True))
+    for _, c in response:
+        channel_budget.setdefault(c, math.inf)
+    return response, curves, channel_budget
+
+
+def _groups(sc: Scenario, new: list[str], col: dict[str, dict[str, Any]]) -> tuple[dict, dict, dict]:
+    """Categories and brands whose onboarding costs or minimum assortment need a model row."""
+    group_cost, group_min, group_members = {}, {}, {}
+    for kind, table in (("category", sc.categories), ("brand", sc.brands)):
+        for g, cost, mn in _records(table, kind, "onboarding_cost", "min_products"):
+            members = [p for p in new if col[kind][p] == g]
+            if members and (cost > 0 or mn > 0):
+                group_cost[kind, g] = float(cost)
+                group_min[kind, g] = int(mn)
+                group_members[kind, g] = members
+    return group_cost, group_min, group_members
 
 
 def _separable_shapes(new: list[str], curve: dict[tuple[str, str], np.ndarray], H: int) -> dict[str, np.ndarray]:

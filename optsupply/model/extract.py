@@ -28,7 +28,7 @@ add up exactly with the scenario's costs:
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -53,18 +53,8 @@ def _frame(rows: list[tuple], name: str) -> pd.DataFrame:
 
 def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan, dict[str, float]]:
     """Plan tables from the model's current values, cleaned; returns (plan, evaluation)."""
-    y = _values(m.launch.y)
-    launch_at = {p: tau for (p, tau), v in y.items() if v > 0.5}
-
-    # binaries are rounded, and what a set-up switched off carries is 0 (the solver's tolerances let an
-    # order of 1e-6 units slip through with placed = 1e-9, which would break min_order)
-    used = {k for k, v in _values(m.transport.used).items() if v <= 0.5}
-    placed = {k for k, v in _values(m.inventory.placed).items() if v <= 0.5}
-    inactive = {k for k, v in _values(m.inventory.active_w).items() if v <= 0.5}
-    ship = {k: _tidy(v) for k, v in _values(m.transport.ship).items() if v > ZERO and k[1:] not in used}
-    order = {k: _tidy(v) for k, v in _values(m.inventory.order).items()
-             if v > ZERO and k not in placed and k[:2] not in inactive}
-
+    launch_at = {p: tau for (p, tau), v in _values(m.launch.y).items() if v > 0.5}
+    ship, order = _flows(m)
     stock = _stock_levels(ship, order, d)  # cuts shipments the stock cannot cover
 
     def base(p: str, r: str, t: int) -> float:
@@ -74,11 +64,66 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         return 0.0 if tau is None or tau > t else d.base_new(p, r, t, tau)
 
     feat = {k for k, v in _values(m.demand.feat).items() if v > 0.5}
-    fup_raw = _values(m.demand.fup)
-    uplift = _values(m.advertising.uplift)
     spend = {k: _tidy(v) for k, v in _values(m.advertising.spend).items() if v > ZERO}
-    # effective spend from the cleaned spend; uplift never above the true curve there (the PWL is below
-    # it; this guards the solver's tolerances) -- and the sales table counts the same, clipped, uplift
+    effective, uplift = _effective_uplift(m, d, spend)
+    sold: dict[tuple, float] = defaultdict(float)
+    for (p, w, r, t), v in ship.items():
+        sold[p, r, t] += v
+    U: dict[tuple, float] = defaultdict(float)
+    for (p, c, t), v in uplift.items():
+        U[p, t] += v
+    fup, scale = _relied_on(m, d, feat, sold, U, base)
+    sales_rows, cut_any = _sales_rows(d, ship, sold, U, scale, fup, base)
+    if cut_any:  # less shipped: more stock (never less than 0)
+        stock = _stock_levels(ship, order, d)
+    adv_rows = []
+    for p, c in sorted(d.response):
+        for t in d.periods:
+            x, eff = spend.get((p, c, t), 0.0), effective[p, c, t]
+            u = uplift.get((p, c, t), 0.0) * scale.get((p, t), 0.0)
+            if x > ZERO or u > ZERO or eff > ZERO:
+                adv_rows.append((p, c, t, x, eff, u))
+    lane_vol: dict[tuple, float] = defaultdict(float)
+    for (p, w, r, t), v in ship.items():
+        lane_vol[w, r, t] += d.volume[p] * v
+
+    plan = Plan(
+        launches=_frame(sorted((p, tau) for p, tau in launch_at.items()), "launches"),
+        orders=_frame([(p, w, t, t + d.lead[p, w], v) for (p, w, t), v in sorted(order.items())], "orders"),
+        stock=_frame([(p, w, t, v) for (p, w, t), v in stock.items() if v > 0], "stock"),
+        shipments=_frame([(p, w, r, t, v) for (p, w, r, t), v in ship.items()], "shipments"),
+        sales=_frame(sales_rows, "sales"),
+        advertising=_frame(adv_rows, "advertising"),
+        featured=_frame(sorted(feat), "featured"),
+        lanes=_frame([(w, r, t, v, True) for (w, r, t), v in sorted(lane_vol.items()) if v > 0], "lanes"),
+        kpis={},
+        scenario_name=sc.name,
+        dates=period_dates(sc),
+    )
+    return plan, evaluate(plan, d, sc)
+
+
+def _flows(m: pyo.ConcreteModel) -> tuple[dict[tuple, float], dict[tuple, float]]:
+    """(shipments, orders) without noise; what a switched-off set-up carries is 0.
+
+    Binaries are rounded: the solver's tolerances let an order of 1e-6 units slip through with
+    placed = 1e-9, which would break min_order.
+    """
+    used = {k for k, v in _values(m.transport.used).items() if v <= 0.5}
+    placed = {k for k, v in _values(m.inventory.placed).items() if v <= 0.5}
+    inactive = {k for k, v in _values(m.inventory.active_w).items() if v <= 0.5}
+    ship = {k: _tidy(v) for k, v in _values(m.transport.ship).items() if v > ZERO and k[1:] not in used}
+    order = {k: _tidy(v) for k, v in _values(m.inventory.order).items()
+             if v > ZERO and k not in placed and k[:2] not in inactive}
+    return ship, order
+
+
+def _effective_uplift(m: pyo.ConcreteModel, d: ModelData, spend: dict[tuple, float]
+                      ) -> tuple[dict[tuple, float], dict[tuple, float]]:
+    """(effective spend, uplift) per (p, c, t): effective spend from the cleaned spend, and uplift never above
+    the true curve there (the PWL is below it; this guards the solver's tolerances) -- the sales table counts
+    the same, clipped, uplift."""
+    uplift = _values(m.advertising.uplift)
     effective: dict[tuple, float] = {}
     for (p, c), pars in sorted(d.response.items()):
         eff = 0.0
@@ -88,14 +133,13 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
             v = uplift.get((p, c, t), 0.0)
             if v > 0:
                 uplift[p, c, t] = min(v, float(hill(eff, pars["max_uplift"], pars["half_saturation"], pars["shape"])))
-    sold: dict[tuple, float] = defaultdict(float)
-    for (p, w, r, t), v in ship.items():
-        sold[p, r, t] += v
+    return effective, uplift
 
-    # uplift counts only as far as sales rely on it
-    U: dict[tuple, float] = defaultdict(float)
-    for (p, c, t), v in uplift.items():
-        U[p, t] += v
+
+def _relied_on(m: pyo.ConcreteModel, d: ModelData, feat: set, sold: dict, U: dict,
+               base: Callable[[str, str, int], float]) -> tuple[dict[tuple, float], dict[tuple, float]]:
+    """(featured uplift, ad-uplift scale): uplift counts only as far as sales rely on it."""
+    fup_raw = _values(m.demand.fup)
     fup = {}
     for p, r, t in d.sell:
         if (p, t) not in feat:
@@ -116,12 +160,18 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         p, r, t = key
         rest = sold.get(key, 0.0) - base(p, r, t) - d.share[p, r] * U.get((p, t), 0.0) * scale.get((p, t), 0.0)
         fup[key] = max(0.0, min(fup[key], rest))
+    return fup, scale
 
+
+def _sales_rows(d: ModelData, ship: dict, sold: dict, U: dict, scale: dict, fup: dict,
+                base: Callable[[str, str, int], float]) -> tuple[list[tuple], bool]:
+    """The sales table's rows, and whether shipments were cut: sales that relied on uplift above the true
+    curve (within the solver's tolerance) are cut to the potential demand."""
     ships_prt: dict[tuple, list[tuple]] = defaultdict(list)
     for key in ship:
         p, w, r, t = key
         ships_prt[p, r, t].append(key)
-    sales_rows = []
+    rows = []
     cut_any = False
     for p, r, t in d.sell:
         b = base(p, r, t)
@@ -131,41 +181,12 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         pot = b + ad + f
         if pot <= ZERO and s <= ZERO:
             continue
-        if s - pot > NOISE * max(1.0, s):  # sales relied on uplift above the true curve (solver tolerance)
+        if s - pot > NOISE * max(1.0, s):
             _cut(ship, ships_prt[p, r, t], s - pot)
             s = pot
             cut_any = True
-        sales_rows.append((p, r, t, b, ad, f, pot, s, max(0.0, pot - s)))
-    if cut_any:  # less shipped: more stock (never less than 0)
-        stock = _stock_levels(ship, order, d)
-
-    adv_rows = []
-    for p, c in sorted(d.response):
-        for t in d.periods:
-            x = spend.get((p, c, t), 0.0)
-            eff = effective[p, c, t]
-            u = uplift.get((p, c, t), 0.0) * scale.get((p, t), 0.0)
-            if x > ZERO or u > ZERO or eff > ZERO:
-                adv_rows.append((p, c, t, x, eff, u))
-
-    lane_vol: dict[tuple, float] = defaultdict(float)
-    for (p, w, r, t), v in ship.items():
-        lane_vol[w, r, t] += d.volume[p] * v
-
-    plan = Plan(
-        launches=_frame(sorted((p, tau) for p, tau in launch_at.items()), "launches"),
-        orders=_frame([(p, w, t, t + d.lead[p, w], v) for (p, w, t), v in sorted(order.items())], "orders"),
-        stock=_frame([(p, w, t, v) for (p, w, t), v in stock.items() if v > 0], "stock"),
-        shipments=_frame([(p, w, r, t, v) for (p, w, r, t), v in ship.items()], "shipments"),
-        sales=_frame(sales_rows, "sales"),
-        advertising=_frame(adv_rows, "advertising"),
-        featured=_frame(sorted(feat), "featured"),
-        lanes=_frame([(w, r, t, v, True) for (w, r, t), v in sorted(lane_vol.items()) if v > 0], "lanes"),
-        kpis={},
-        scenario_name=sc.name,
-        dates=period_dates(sc),
-    )
-    return plan, evaluate(plan, d, sc)
+        rows.append((p, r, t, b, ad, f, pot, s, max(0.0, pot - s)))
+    return rows, cut_any
 
 
 def _stock_levels(ship: dict[tuple, float], order: dict[tuple, float], d: ModelData) -> dict[tuple, float]:

@@ -60,24 +60,24 @@ the plan has no ``best_bound`` and ``mip_gap`` is None rather than a guess.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-import scipy.sparse as sp
 
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.model.extract import evaluate, extract_plan
+from optsupply.model.slices import ProductSlices
 from optsupply.optimizer.highs import SolveOptions, highs_version
 from optsupply.optimizer.highs.arrays import CompiledModel
+from optsupply.optimizer.lagrangian import lagrangian_bound
 from optsupply.plan.core import INTERRUPTED, OPTIMAL, TIME_LIMIT, TABLE_COLUMNS, Plan, empty_plan, mip_gap
 from optsupply.scenario.core import Scenario
 
@@ -87,59 +87,6 @@ GROUP_SIZE = 2  # products per sub-MIP (about 2-6 thousand columns each on the s
 SUB_TIME_LIMIT = 20.0  # seconds per group MIP (the sweep's share of the time limit when smaller)
 BOUND_SHARE = 0.25  # share of the time limit for the bound
 TOL = 1e-9
-
-# ModelData fields keyed by product (dict keys p or tuples starting with p; lists of such tuples)
-_BY_PRODUCT = ("price", "unit_cost", "holding", "volume", "salvage", "lost_cost", "lift", "launch_cost", "must_launch",
-               "category", "brand", "window", "base", "curve", "shape", "share", "regions_of", "pd_max", "base_max",
-               "supply", "lead", "order_cost", "min_order", "max_order", "activation_cost", "initial", "pipeline",
-               "response", "curves", "sell", "ship", "orders", "order_bound", "ship_bound", "stock")
-
-
-# ---------------------------------------------------------------------- data for one group
-
-
-class _Slices:
-    """ModelData split by product once, so a group's data is assembled in time proportional to its size."""
-
-    def __init__(self, d: ModelData):
-        self.d = d
-        self.parts: dict[str, dict[str, Any]] = {name: defaultdict(dict) if isinstance(getattr(d, name), dict)
-                                                 else defaultdict(list) for name in _BY_PRODUCT}
-        for name in _BY_PRODUCT:
-            value, part = getattr(d, name), self.parts[name]
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    part[k[0] if isinstance(k, tuple) else k][k] = v
-            else:
-                for k in value:
-                    part[k[0]].append(k)
-
-    def restrict(self, group: list[str], *, group_cost: dict | None = None, group_min: dict | None = None,
-                 lane_fixed: dict | None = None) -> ModelData:
-        """The data of the model of ``group`` alone (bounds derived on the whole scenario stay valid)."""
-        d = self.d
-        sub = copy.copy(d)
-        for name in _BY_PRODUCT:
-            part = self.parts[name]
-            if isinstance(getattr(d, name), dict):
-                merged: dict = {}
-                for p in group:
-                    merged.update(part.get(p, {}))
-                setattr(sub, name, merged)
-            else:
-                setattr(sub, name, [k for p in group for k in part.get(p, ())])
-        members = set(group)
-        sub.products = [p for p in d.products if p in members]
-        sub.new = [p for p in d.new if p in members]
-        gm = {g: [p for p in ps if p in members] for g, ps in d.group_members.items()}
-        gm = {g: ps for g, ps in gm.items() if ps}
-        sub.group_members = gm
-        sub.group_cost = {g: (group_cost or d.group_cost)[g] for g in gm}
-        sub.group_min = {g: (group_min or d.group_min)[g] for g in gm}
-        if lane_fixed is not None:
-            sub.lane_fixed = lane_fixed
-        return sub
-
 
 # ---------------------------------------------------------------------- what the other products use
 
@@ -246,7 +193,7 @@ def _residual_rows(m: pyo.ConcreteModel, d: ModelData, full: ModelData, others: 
             la.intro[g].fix(1)
 
 
-def _group_data(sl: _Slices, group: list[str], others: _Usage) -> ModelData:
+def _group_data(sl: ProductSlices, group: list[str], others: _Usage) -> ModelData:
     full = sl.d
     cost, mins = dict(full.group_cost), dict(full.group_min)
     for g, k in others.launched_in.items():
@@ -336,181 +283,6 @@ def product_groups(d: ModelData, size: int = GROUP_SIZE) -> list[list[str]]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-class _Relaxed:
-    """One group's relaxed problem as an LP in HiGHS, with its use of every shared resource as a matrix.
-
-    Relaxed: integrality dropped; each group may use every shared capacity and budget in full (its own
-    rows stay); a shared fixed cost (a lane's fixed cost, a category's or brand's onboarding) is split
-    equally over the groups that can incur it — whichever groups use it, they pay at most its cost
-    together; a minimum assortment stays only where one group holds all its products.
-    """
-
-    def __init__(self, sc: Scenario, data: ModelData, resources: dict[Any, int], opts: SolveOptions):
-        m, _ = build_model(sc, data)
-        self.compiled = CompiledModel(m, opts)
-        self.compiled.set_integer(False)
-        self.cost = self.compiled.cost
-        n, col = self.compiled.num_cols, self.compiled.col
-        rows, cols, vals = [], [], []
-        for key, var, coef in _resource_use(m, data):
-            k = resources.get(key)
-            j = col.get(id(var))
-            if k is not None and j is not None and coef:
-                rows.append(k)
-                cols.append(j)
-                vals.append(coef)
-        self.use = sp.csr_matrix((vals, (cols, rows)), shape=(n, len(resources)))
-
-    def _price(self, lam: np.ndarray) -> None:
-        """Objective profit − λ·use (the compiled model is maximised)."""
-        self.compiled.set_costs(self.cost - self.use @ lam)
-
-    def solve(self, lam: np.ndarray) -> tuple[float, np.ndarray] | None:
-        """max (profit − λ·use) over the relaxed group; returns (value, use at the optimum)."""
-        self._price(lam)
-        found = self.compiled.solve_lp()
-        if found is None:
-            return None
-        value, x = found
-        return value, self.use.T @ x
-
-    def mip_bound(self, lam: np.ndarray, seconds: float) -> float | None:
-        """HiGHS's MIP dual bound of the group's penalised problem with integrality (cuts make it tighter)."""
-        self._price(lam)
-        return self.compiled.mip_bound(seconds)
-
-
-def _resources(d: ModelData) -> tuple[dict[Any, int], np.ndarray]:
-    """Every finite shared capacity: key -> index, and the capacities."""
-    keys, caps = [], []
-
-    def add(key: Any, cap: float) -> None:
-        if cap is not None and math.isfinite(cap):
-            keys.append(key)
-            caps.append(float(cap))
-
-    for w in d.warehouses:
-        for t in d.periods:
-            add(("throughput", w, t), d.throughput[w])
-            add(("storage", w, t), d.storage[w])
-    for w, r in d.lanes:
-        for t in d.periods:
-            add(("lane", w, r, t), d.lane_cap[w, r])
-    for c, budget in d.channel_budget.items():
-        for t in d.periods:
-            add(("channel", c, t), budget)
-    for t in d.periods:
-        if d.max_inventory_value is not None:
-            add(("capital", t), d.max_inventory_value)
-        add(("slots", t), d.slots.get(t, 0))
-        if d.max_per_period is not None:
-            add(("launches", t), d.max_per_period)
-    if d.total_budget is not None:
-        add(("total",), d.total_budget)
-    return {k: i for i, k in enumerate(keys)}, np.array(caps, dtype=float)
-
-
-def _resource_use(m: pyo.ConcreteModel, d: ModelData):  # noqa: ANN202 - generator of (key, var, coefficient)
-    """What each variable uses of each shared resource (the coupling rows, term by term)."""
-    for (p, w, r, t), v in m.transport.ship.items():
-        yield ("throughput", w, t), v, d.volume[p]
-        yield ("lane", w, r, t), v, d.volume[p]
-    for (p, w, t), v in m.inventory.stock.items():
-        yield ("storage", w, t), v, d.volume[p]
-        yield ("capital", t), v, d.unit_cost[p]
-    for (p, c, t), v in m.advertising.spend.items():
-        yield ("channel", c, t), v, 1.0
-        yield ("total",), v, 1.0
-    for (p, t), v in m.demand.feat.items():
-        yield ("slots", t), v, 1.0
-    for (p, t), v in m.launch.y.items():
-        yield ("launches", t), v, 1.0
-
-
-def _relaxed_groups(sc: Scenario, sl: _Slices, groups: list[list[str]], resources: dict[Any, int],
-                    opts: SolveOptions, deadline: float) -> list[_Relaxed] | None:
-    full = sl.d
-    lane_groups: dict[tuple[str, str], set[int]] = defaultdict(set)
-    onboard_groups: dict[tuple[str, str], set[int]] = defaultdict(set)
-    index = {p: i for i, g in enumerate(groups) for p in g}
-    for p, w, r, _t in full.ship:
-        lane_groups[w, r].add(index[p])
-    for key, ps in full.group_members.items():
-        onboard_groups[key].update(index[p] for p in ps)
-    lanes = {k: (f / len(lane_groups[k]) if lane_groups.get(k) else f) for k, f in full.lane_fixed.items()}
-    cost = {k: c / max(1, len(onboard_groups.get(k, ()))) for k, c in full.group_cost.items()}
-    mins = {k: (n if len(onboard_groups.get(k, ())) <= 1 else 0) for k, n in full.group_min.items()}
-    out = []
-    for g in groups:
-        if time.perf_counter() > deadline:
-            return None  # building every group's relaxation takes longer than the time left
-        out.append(_Relaxed(sc, sl.restrict(g, group_cost=cost, group_min=mins, lane_fixed=lanes), resources, opts))
-    return out
-
-
-def lagrangian_bound(sc: Scenario, sl: _Slices, groups: list[list[str]], opts: SolveOptions, deadline: float,
-                     lower: float | None = None, say: Callable[[str], None] | None = None) -> float | None:
-    """A valid upper bound on the joint optimum: min over the multipliers tried of
-
-        L(λ) = Σ_g max_x (profit_g(x) − λ·use_g(x)) + λ·capacity,   λ ≥ 0,
-
-    with each group's problem relaxed (:class:`_Relaxed`). Any λ ≥ 0 gives a bound; λ = 0 is the
-    plain relaxation, and subgradient steps (Polyak step towards ``lower``, the best plan's profit)
-    price the shared capacities the groups compete for.
-    """
-    resources, cap = _resources(sl.d)
-    relaxed = _relaxed_groups(sc, sl, groups, resources, opts, deadline)
-    if relaxed is None:
-        return None
-    start = time.perf_counter()
-    lp_deadline = start + 0.5 * (deadline - start)  # then the MIP bounds of the groups at the best λ
-    lam = np.zeros(len(cap))
-    scale = np.maximum(cap, 1e-9)
-    best, best_lam, best_parts, theta, stall = math.inf, lam, [], 2.0, 0
-    iteration = 0
-    while iteration == 0 or time.perf_counter() < lp_deadline:
-        iteration += 1
-        value, use, parts = float(lam @ cap), np.zeros(len(cap)), []
-        for r in relaxed:
-            out = r.solve(lam)
-            if out is None:
-                break
-            parts.append(out[0])
-            use += out[1]
-        if len(parts) < len(relaxed):
-            break
-        value += sum(parts)
-        if value < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
-            best, best_lam, best_parts, stall = value, lam, parts, 0
-        else:
-            stall += 1
-            if stall >= 3:
-                theta, stall = theta / 2, 0
-        if say is not None:
-            say(f"bound {best:,.2f} (Lagrangian iteration {iteration})")
-        # subgradient step in the scaled multipliers μ = λ·capacity (money per whole capacity), so that
-        # capacities in units, money and counts move alike: ∂L/∂μ = 1 − use/capacity
-        g = 1.0 - use / scale
-        g[(lam <= 0) & (g > 0)] = 0.0  # λ cannot go below 0
-        norm = float(g @ g)
-        if norm <= 1e-12 or lower is None or theta < 1e-4:
-            break
-        step = theta * max(best - lower, 1e-6 * max(1.0, abs(best))) / norm
-        lam = np.maximum(0.0, lam * scale - step * g) / scale
-    if math.isinf(best):
-        return None
-    # tighten each group's term with its MIP dual bound (root cuts) at the best multipliers
-    parts = list(best_parts)
-    for i, r in enumerate(relaxed):
-        left = deadline - time.perf_counter()
-        if left <= 0.2:
-            break
-        b = r.mip_bound(best_lam, left / (len(relaxed) - i))
-        if b is not None and b < parts[i]:
-            parts[i] = b
-    return float(best_lam @ cap) + sum(parts)
-
-
 def _reporter(opts: SolveOptions) -> Callable[[str], None]:
     """Progress lines to the solve's log stream (the CLI's stderr), else to the logger."""
     def say(msg: str) -> None:
@@ -564,7 +336,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     deadline = t0 + limit
     say = progress or _reporter(opts)
     d = prepare(sc)
-    sl = _Slices(d)
+    sl = ProductSlices(d)
     group_size = int(group_size or GROUP_SIZE)
     groups = product_groups(d, group_size)
     if fixed_commercial:
