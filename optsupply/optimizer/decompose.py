@@ -65,7 +65,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,7 @@ import pyomo.environ as pyo
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.model.extract import evaluate, extract_plan
+from optsupply.model.fixing import fix_commercial
 from optsupply.model.slices import ProductSlices
 from optsupply.optimizer.highs import SolveOptions, highs_version
 from optsupply.optimizer.highs.arrays import CompiledModel
@@ -329,8 +330,6 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     (:func:`optsupply.model.fixing.fix_commercial`; the start is then ``start`` itself) and only the
     supply part is optimised; no bound is computed.
     """
-    from optsupply.model.fixing import fix_commercial
-
     t0 = time.perf_counter()
     limit = float(opts.time_limit if opts.time_limit is not None else 300.0)
     deadline = t0 + limit
@@ -364,19 +363,10 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
             sweeps += 1
             changed = False
             for i, group in enumerate(groups):
-                left = sweep_deadline - time.perf_counter()
-                if left <= 1.0:
+                if sweep_deadline - time.perf_counter() <= 1.0:
                     break
-                members = set(group)
                 t_build = time.perf_counter()
-                others = _usage(plan, d, keep=pd.Series(group))
-                data = _group_data(sl, group, others)
-                m, _ = build_model(sc, data)
-                _residual_rows(m, data, d, others)
-                if fixed_commercial:
-                    fix_commercial(m, data, plan)
-                start_values = _start(m, data, plan, members)
-                compiled = CompiledModel(m, opts)
+                gm = _group_model(sc, d, sl, plan, group, opts, fixed_commercial)
                 preparing.append(time.perf_counter() - t_build)
                 if with_bound and sweeps == 1 and len(preparing) == 3:
                     # building every group's relaxation costs about as much as building its sub-MIP
@@ -385,17 +375,13 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
                         with_bound, sweep_deadline = False, deadline
                         say(f"no bound: relaxing all {len(groups)} groups would take about {needed:.0f} s of the "
                             f"{bound_share:.0f} s left for it; the sweeps get the whole time")
-                left = sweep_deadline - time.perf_counter()
-                share = left / (len(groups) - i)  # so that every group gets its turn in this sweep
-                run = compiled.run(min(SUB_TIME_LIMIT, max(1.0, share)), start_values)
-                if not run.ok:
-                    continue
-                part, _ = extract_plan(m, data, sc)
-                cand = _replace(plan, part, members, d)
-                new_profit = evaluate(cand, d, sc)["profit"]
-                if new_profit > profit + TOL * max(1.0, abs(profit)):
-                    plan, profit, changed = cand, new_profit, True
-                    improved_groups += 1
+                share = (sweep_deadline - time.perf_counter()) / (len(groups) - i)  # every group gets its turn
+                cand = _solve_group(gm, sc, d, plan, min(SUB_TIME_LIMIT, max(1.0, share)))
+                if cand is not None:
+                    new_profit = evaluate(cand, d, sc)["profit"]
+                    if new_profit > profit + TOL * max(1.0, abs(profit)):
+                        plan, profit, changed = cand, new_profit, True
+                        improved_groups += 1
                 if (i + 1) % 10 == 0 or i + 1 == len(groups):
                     say(f"sweep {sweeps}: {i + 1}/{len(groups)} groups, profit {profit:,.2f}")
             if not changed:
@@ -408,12 +394,65 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
     say(f"profit {profit:,.2f}, bound {bound:,.2f}, gap {mip_gap(profit, bound):.2%}" if bound is not None
         else f"profit {profit:,.2f}; no bound within the time")
     plan = _sorted(plan)
+    plan.kpis = _kpis(plan, d, sc, opts, bound, interrupted)
+    plan.kpis.update({
+        "build_seconds": round(build_seconds, 3),
+        "solve_seconds": round(time.perf_counter() - t0 - build_seconds, 3),
+        "sweeps": sweeps,
+        "groups": len(groups),
+        "group_size": group_size,
+        "groups_improved": improved_groups,
+        "start_profit": start_profit,
+        "start": start_name,
+        "message": "interrupted (Ctrl-C); the plan is the best so far, without a bound" if interrupted else "",
+        "solver": "HiGHS " + highs_version(),
+        "scenario": sc.name,
+    })
+    return plan
+
+
+@dataclass
+class _GroupModel:
+    """One group's sub-MIP: the other products' plan fixed (their use of shared capacities as residual rows)."""
+
+    members: set[str]
+    m: pyo.ConcreteModel
+    data: ModelData
+    compiled: CompiledModel
+    start: dict[int, float]
+
+
+def _group_model(sc: Scenario, d: ModelData, sl: ProductSlices, plan: Plan, group: list[str], opts: SolveOptions,
+                 fixed_commercial: bool) -> _GroupModel:
+    members = set(group)
+    others = _usage(plan, d, keep=pd.Series(group))
+    data = _group_data(sl, group, others)
+    m, _ = build_model(sc, data)
+    _residual_rows(m, data, d, others)
+    if fixed_commercial:
+        fix_commercial(m, data, plan)
+    start = _start(m, data, plan, members)
+    return _GroupModel(members, m, data, CompiledModel(m, opts), start)
+
+
+def _solve_group(gm: _GroupModel, sc: Scenario, d: ModelData, plan: Plan, seconds: float) -> Plan | None:
+    """``plan`` with the group's part re-optimised (None when HiGHS found no solution in ``seconds``)."""
+    run = gm.compiled.run(seconds, gm.start)
+    if not run.ok:
+        return None
+    part, _ = extract_plan(gm.m, gm.data, sc)
+    return _replace(plan, part, gm.members, d)
+
+
+def _kpis(plan: Plan, d: ModelData, sc: Scenario, opts: SolveOptions, bound: float | None,
+          interrupted: bool) -> dict[str, Any]:
+    """The plan's KPIs recomputed from its tables, with the bound, gap and status."""
     ev = evaluate(plan, d, sc)
     gap = mip_gap(ev["profit"], bound)
     status = OPTIMAL if gap is not None and gap <= float(opts.mip_gap or 1e-4) else TIME_LIMIT
     if interrupted:
         status = INTERRUPTED
-    plan.kpis = {
+    return {
         "status": status,
         "method": "decompose",
         "profit": ev["profit"],
@@ -427,19 +466,7 @@ def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None
         "potential_demand": ev["potential_demand"],
         "fill_rate": ev["fill_rate"],
         "launched": ev["launched"],
-        "build_seconds": round(build_seconds, 3),
-        "solve_seconds": round(time.perf_counter() - t0 - build_seconds, 3),
-        "sweeps": sweeps,
-        "groups": len(groups),
-        "group_size": group_size,
-        "groups_improved": improved_groups,
-        "start_profit": start_profit,
-        "start": start_name,
-        "message": "interrupted (Ctrl-C); the plan is the best so far, without a bound" if interrupted else "",
-        "solver": "HiGHS " + highs_version(),
-        "scenario": sc.name,
     }
-    return plan
 
 
 __all__ = ["decompose", "start_plan", "product_groups", "lagrangian_bound", "GROUP_SIZE"]
