@@ -95,7 +95,7 @@ from optsupply.scenario.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
 __all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "load_sweep", "sweep", "solve_variant",
            "RESULT_COLUMNS", "add_parser", "run"]
 
-from optsupply.plan.core import COST_KEYS  # noqa: E402 (the cost parts of a plan's kpis["costs"])
+from optsupply.plan.core import COST_KEYS  # the cost parts of a plan's kpis["costs"]
 
 #: Columns of the table :func:`sweep` returns (``folder`` is added when ``out=`` is given).
 RESULT_COLUMNS = ["name", "changes", "status", "profit", "revenue", "salvage", *[f"cost_{k}" for k in COST_KEYS],

@@ -27,8 +27,16 @@ from optsupply.plan.check_derive import (
     stock_trajectory,
     why_inactive,
 )
-from optsupply.plan.check_tables import Ctx, differs, exceeds, fmt, lookup, outer_merge, pair_set, sum_by
-
+from optsupply.plan.check_tables import (
+    Ctx,
+    differs,
+    exceeds,
+    fmt,
+    lookup,
+    outer_merge,
+    pair_set,
+    sum_by,
+)
 
 # ---------------------------------------------------------------------- checks: launches
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optsupply.plan.check_derive import lane_volumes, sales_rows, shipped_volume, stock_trajectory
+from optsupply.plan.check_derive import (
+    lane_volumes,
+    sales_rows,
+    shipped_volume,
+    stock_trajectory,
+)
 from optsupply.plan.check_tables import Ctx, differs, exceeds, fmt, lookup
 from optsupply.plan.core import PLAN_STATUSES, SOLVER_PLAN_STATUSES, STATUSES
 
