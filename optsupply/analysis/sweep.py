@@ -88,10 +88,7 @@ from optsupply.scenario.sweep_file import load_sweep
 
 __all__ = ["sweep", "RESULT_COLUMNS", "add_parser", "run"]
 
-#: The cost parts of a plan's ``kpis["costs"]`` (same order as :data:`optsupply.plan.core.COST_KEYS`;
-#: repeated here so that importing this module does not import Pyomo).
-COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
-             "onboarding", "lost_sale")
+from optsupply.plan.core import COST_KEYS  # the cost parts of a plan's kpis["costs"]
 
 #: Columns of the table :func:`sweep` returns (``folder`` is added when ``out=`` is given).
 RESULT_COLUMNS = ["name", "changes", "status", "profit", "revenue", "salvage", *[f"cost_{k}" for k in COST_KEYS],

@@ -2,8 +2,10 @@
 
 ``core`` (:class:`Plan`, its tables and KPIs, the statuses, ``COST_KEYS``) ·
 ``check`` (the independent checker: feasibility and profit recomputed from the
-plan tables and the scenario alone) · ``compare`` (differences of scenarios and
-plans).
+plan tables and the scenario alone; its parts are ``check_tables`` reading and
+cleaning the input tables, ``check_derive`` what follows from the plan's
+decisions, ``check_rules`` the rules and ``evaluate`` the profit and the KPI
+check) · ``compare`` (differences of scenarios and plans).
 
 Imports the scenario layer and the foundation, never Pyomo or HiGHS: a plan
 can be read, checked and compared on a machine without a solver.

@@ -34,7 +34,7 @@ import os
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,10 +42,8 @@ import pandas as pd
 from optsupply.errors import OptsupplyError, UsageError
 from optsupply.files import guard_file, write_file
 from optsupply.scenario.core import Scenario
+from optsupply.plan.core import COST_KEYS, Plan
 from optsupply.scenario.schema import SCENARIO_FILE, TABLE_BY_NAME, TABLES
-
-if TYPE_CHECKING:  # pyomo is imported with optsupply.plan.core; only load it when plans are involved
-    from optsupply.plan.core import Plan
 
 SCENARIO_COLUMNS = ["what", "table", "key", "column", "old", "new"]
 PLAN_COLUMNS = SCENARIO_COLUMNS + ["delta", "rel_delta"]
@@ -53,8 +51,6 @@ PLAN_COLUMNS = SCENARIO_COLUMNS + ["delta", "rel_delta"]
 REL_TOL = 1e-12  # scenario values closer than this (relative) are equal
 PLAN_TOL = 1e-6  # plan quantities differing by at most PLAN_TOL·max(1, |old|, |new|) are unchanged
 
-COST_KEYS = ("purchase", "ordering", "activation", "holding", "transport", "lane_fixed", "advertising", "launch",
-             "onboarding", "lost_sale")  # = optsupply.plan.core.COST_KEYS (not imported: that module loads pyomo)
 IGNORED_KPIS = frozenset({"build_seconds", "solve_seconds"})
 MONEY_KPIS = ("profit", "revenue", "salvage", "best_bound")
 SHARE_KPIS = ("mip_gap", "fill_rate")
@@ -189,16 +185,9 @@ def diff(a: Scenario | Plan, b: Scenario | Plan) -> pd.DataFrame:
     """
     if isinstance(a, Scenario) and isinstance(b, Scenario):
         return _diff_scenarios(a, b)
-    plan_cls = _plan_class()
-    if isinstance(a, plan_cls) and isinstance(b, plan_cls):
+    if isinstance(a, Plan) and isinstance(b, Plan):
         return _diff_plans(a, b)
     raise UsageError(f"diff compares two Scenarios or two Plans, not {type(a).__name__} and {type(b).__name__}")
-
-
-def _plan_class() -> type:
-    from optsupply.plan.core import Plan
-
-    return Plan
 
 
 def _diff_scenarios(a: Scenario, b: Scenario) -> pd.DataFrame:
@@ -403,10 +392,9 @@ def _diff_plans(a: Plan, b: Plan) -> pd.DataFrame:
 
 
 def _load_plans(plans: Sequence[Any]) -> list[Plan]:
-    plan_cls = _plan_class()
     out = []
     for item in plans:
-        if isinstance(item, plan_cls):
+        if isinstance(item, Plan):
             out.append(item)
         elif isinstance(item, (str, os.PathLike)):
             out.append(load_plan(item))
@@ -423,7 +411,6 @@ def load_plan(path: str | os.PathLike) -> Plan:
     UsageError
         Naming the folder, if it is not a plan folder (no ``kpis.json``) or a file in it cannot be read.
     """
-    plan_cls = _plan_class()
     folder = Path(path)
     if not folder.is_dir():
         raise UsageError(f"{path} is not a plan folder (no such folder)")
@@ -431,7 +418,7 @@ def load_plan(path: str | os.PathLike) -> Plan:
         raise UsageError(f"{path} is not a plan folder (it has no kpis.json; write one with `optsupply solve`)")
     _check_kpis(folder / "kpis.json")
     try:
-        return plan_cls.load(folder)
+        return Plan.load(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read the plan ({type(exc).__name__}: {exc})") from None
 
