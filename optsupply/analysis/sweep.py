@@ -82,20 +82,18 @@ import pandas as pd
 from optsupply.analysis.sweep_workers import Pool, cpu_count, for_worker, solve_variant
 from optsupply.errors import OptsupplyError, ScenarioError, UsageError
 from optsupply.files import guard_folder, mark, read_marker, write_file
-from optsupply.plan.core import PLAN_STATUSES
+from optsupply.plan.core import COST_KEYS, PLAN_STATUSES
 from optsupply.scenario.changes import Variant, default_name, format_changes
 from optsupply.scenario.sweep_file import load_sweep
 
 __all__ = ["sweep", "RESULT_COLUMNS", "add_parser", "run"]
 
-from optsupply.plan.core import COST_KEYS  # the cost parts of a plan's kpis["costs"]
 
 #: Columns of the table :func:`sweep` returns (``folder`` is added when ``out=`` is given).
 RESULT_COLUMNS = ["name", "changes", "status", "profit", "revenue", "salvage", *[f"cost_{k}" for k in COST_KEYS],
                   "fill_rate", "launched", "mip_gap", "best_bound", "solve_seconds", "cpu_seconds", "error"]
 
 INVALID, FAILED = "invalid", "failed"
-
 
 
 # ============================================================================ the sweep
