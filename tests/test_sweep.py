@@ -19,8 +19,9 @@ import pytest
 
 import optsupply as ops
 from optsupply.errors import UsageError
-from optsupply.analysis.sweep import (RESULT_COLUMNS, Variant, add_parser, format_changes, load_sweep, merge_changes, parse_set,
+from optsupply.analysis.sweep import (RESULT_COLUMNS, Variant, format_changes, load_sweep, merge_changes, parse_set,
                              solve_variant, sweep)
+from optsupply.cli.whatif import add_parser
 from optsupply.plan.check import check_plan
 from tests.conftest import INSTANCES
 
