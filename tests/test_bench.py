@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +220,58 @@ def test_growth_section_fits_the_ladder() -> None:
     md = "\n".join(report.growth_markdown(rows))
     assert "| build, CPU s | 4 | 1 | 1 |" in md
     assert not math.isnan(slopes["build + transfer, CPU s"]["slope_columns_largest_3"])
+
+
+# --------------------------------------------------------------------------- an installed package, no checkout
+
+
+def _install_without_checkout(target: Path) -> None:
+    """``pip install --no-deps --no-build-isolation --target TARGET`` of a copy of the package's sources (the
+    checkout itself is never built in); where this environment's setuptools cannot build a wheel offline (no
+    ``bdist_wheel``), the package folder is copied instead: a wheel of optsupply holds exactly its .py files."""
+    src = target.parent / "src"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "optsupply", src / "optsupply", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                          "--no-index", "--target", str(target), str(src)], capture_output=True, text=True)
+    if pip.returncode != 0:
+        assert "invalid command 'bdist_wheel'" in pip.stdout + pip.stderr, pip.stdout + pip.stderr
+        assert not [p for p in (ROOT / "optsupply").rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")]
+        shutil.copytree(src / "optsupply", target / "optsupply", ignore=ignore)
+    assert (target / "optsupply" / "bench" / "measure.py").is_file()
+
+
+@pytest.mark.slow  # about 40 s: an install and four fresh interpreters
+def test_bench_runs_from_an_installed_package_without_a_checkout(tmp_path: Path) -> None:
+    """optsupply bench after a plain install, from another folder: generated sizes run (each in a child that
+    imports the installed package), shipped instances by name are a clear usage error, the checkout is never used."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    _install_without_checkout(site)
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import optsupply.bench.specs as s; print(s.__file__, s.INSTANCES)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert where == [str(site / "optsupply" / "bench" / "specs.py"), "None"]  # the installed copy, no checkout
+    run = subprocess.run([sys.executable, "-m", "optsupply", "bench", "--sizes", "tiny", "--time-limit", "30",
+                          "--out", "OUT", "-q"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(elsewhere / "OUT" / "bench.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["spec"], r["status"]) for r in rows] == [("tiny-s1", "optimal")], rows
+    md = (elsewhere / "OUT" / "bench.md").read_text(encoding="utf-8")
+    assert "| tiny-s1 | optimal |" in md and "an installed package" in md
+    for text in (md, (elsewhere / "OUT" / "bench.csv").read_text(encoding="utf-8"), run.stdout, run.stderr):
+        assert str(ROOT) not in text
+    shipped = subprocess.run([sys.executable, "-m", "optsupply", "bench", "--instances", "cap41", "--list"],
+                             cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert shipped.returncode == 2
+    assert shipped.stderr.startswith("error: the shipped instance 'cap41' is in the instances/ folder of a source "
+                                     "checkout"), shipped.stderr
+    listed = subprocess.run([sys.executable, "-m", "optsupply", "bench", "--list"], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert "xlarge-s1" in listed and "instances/" not in listed
+    helped = subprocess.run([sys.executable, "-m", "optsupply", "bench", "--help"], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert "optsupply-bench in the current folder" in " ".join(helped.split())
