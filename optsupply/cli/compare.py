@@ -79,28 +79,28 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: How each launch or lane change of :func:`optsupply.plan.compare.diff` is told: what it is → (section, text).
+_CHANGES = {
+    "launch_moved": ("launches", lambda r: f"{r.key} {_text(r.old)} → {_text(r.new)}"),
+    "launch_added": ("launches", lambda r: f"{r.key} launched in {_text(r.new)} (was not launched)"),
+    "launch_dropped": ("launches", lambda r: f"{r.key} not launched (was {_text(r.old)})"),
+    "lane_switched_off": ("lanes", lambda r: f"{r.key} off in period{'s' * (r.delta != -1)} {r.old}"),
+    "lane_switched_on": ("lanes", lambda r: f"{r.key} on in period{'s' * (r.delta != 1)} {r.new}"),
+}
+
+
 def _format_changes(plans: Sequence[Plan], names: Sequence[str]) -> str:
     ref = names[0]
-    launch_lines, lane_lines = [], []
+    lines: dict[str, list[str]] = {"launches": [], "lanes": []}
     for plan, name in zip(plans[1:], names[1:], strict=True):
-        d = diff(plans[0], plan)
-        moves = []
-        for r in d.itertuples(index=False):
-            if r.what == "launch_moved":
-                moves.append(f"{r.key} {_text(r.old)} → {_text(r.new)}")
-            elif r.what == "launch_added":
-                moves.append(f"{r.key} launched in {_text(r.new)} (was not launched)")
-            elif r.what == "launch_dropped":
-                moves.append(f"{r.key} not launched (was {_text(r.old)})")
-        launch_lines.append(f"  {name}: {'; '.join(moves) if moves else 'no change'}")
-        lanes = []
-        for r in d.itertuples(index=False):
-            if r.what == "lane_switched_off":
-                lanes.append(f"{r.key} off in period{'s' * (r.delta != -1)} {r.old}")
-            elif r.what == "lane_switched_on":
-                lanes.append(f"{r.key} on in period{'s' * (r.delta != 1)} {r.new}")
-        lane_lines.append(f"  {name}: {'; '.join(lanes) if lanes else 'no change'}")
-    return "\n".join([f"launches moved (vs {ref}):", *launch_lines, f"lanes switched (vs {ref}):", *lane_lines])
+        changes: dict[str, list[str]] = {"launches": [], "lanes": []}
+        for r in diff(plans[0], plan).itertuples(index=False):
+            if r.what in _CHANGES:
+                section, text = _CHANGES[r.what]
+                changes[section].append(text(r))
+        for section, told in changes.items():
+            lines[section].append(f"  {name}: {'; '.join(told) if told else 'no change'}")
+    return "\n".join([f"launches moved (vs {ref}):", *lines["launches"], f"lanes switched (vs {ref}):", *lines["lanes"]])
 
 
 def _format_detail(title: str, df: pd.DataFrame) -> str:
