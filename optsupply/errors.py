@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 ERROR = "error"
 WARNING = "warning"
 
+#: Exit codes of every command (SPEC §5): success, no plan, bad input or usage, interrupted by Ctrl-C.
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 @dataclass(frozen=True, order=True)
 class Problem:

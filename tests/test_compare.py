@@ -34,7 +34,8 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.plan.compare import add_parser, compare, compare_details, diff, write_csv
+from optsupply.cli.compare import add_parser
+from optsupply.plan.compare import compare, compare_details, diff, write_csv
 from optsupply.errors import UsageError
 from optsupply.plan.core import COST_KEYS, TABLE_COLUMNS
 from optsupply.plan.check import check_plan

@@ -19,8 +19,9 @@ import pytest
 
 import optsupply as ops
 from optsupply.errors import UsageError
-from optsupply.analysis.sweep import RESULT_COLUMNS, add_parser, sweep
+from optsupply.analysis.sweep import RESULT_COLUMNS, sweep
 from optsupply.analysis.sweep_workers import solve_variant
+from optsupply.cli.whatif import add_parser
 from optsupply.scenario.changes import Variant, format_changes, merge_changes, parse_set
 from optsupply.scenario.sweep_file import load_sweep
 from optsupply.plan.check import check_plan
@@ -420,6 +421,21 @@ def test_cli_set_prints_side_by_side_and_writes_both_plans(tiny: ops.Scenario, o
     # a second run refuses the non-empty folder unless --force
     assert whatif(str(TINY), "--set", "products.price[P2]=*1.2", "--out", str(out), "-q") == 2
     assert "exists and is not empty (use --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status, code", [("interrupted", 0), ("baseline", 0), ("time_limit", 0),
+                                          ("infeasible", 1), ("error", 1)])
+def test_cli_exit_code_follows_whether_the_variant_has_a_plan(status: str, code: int, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """whatif exits as solve does: 0 for every status that carries a plan (an interrupted one too), else 1."""
+    import optsupply.cli.whatif as cli_whatif
+
+    def solved(scenario, variants, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        rows = [{"name": v.name, "status": "optimal" if k == 0 else status} for k, v in enumerate(variants)]
+        return pd.DataFrame(rows, columns=RESULT_COLUMNS).assign(folder=None)
+
+    monkeypatch.setattr(cli_whatif, "sweep", solved)
+    assert whatif(str(TINY), "--set", "products.price[P2]=*1.2", "--out", str(tmp_path / "wi"), "-q") == code
 
 
 def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

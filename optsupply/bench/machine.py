@@ -9,8 +9,20 @@ from pathlib import Path
 
 import optsupply
 
-#: The source checkout optsupply runs from, when it runs from one (the git revision is read there).
-ROOT = Path(optsupply.__file__).resolve().parents[1]
+
+def source_checkout() -> Path | None:
+    """The source checkout optsupply runs from (the folder with its pyproject.toml, instances/ and benchmarks/),
+    or None when it runs from an installed package."""
+    root = Path(optsupply.__file__).resolve().parents[1]
+    try:
+        pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return root if 'name = "optsupply"' in pyproject and (root / "instances").is_dir() else None
+
+
+#: The source checkout optsupply runs from, None for an installed package (the git revision is read there).
+CHECKOUT = source_checkout()
 
 
 def _cpu_model() -> str:
@@ -34,10 +46,12 @@ def _memory_gb() -> str:
 
 
 def _git_revision() -> str:
+    if CHECKOUT is None:
+        return "unknown (an installed package, not a source checkout)"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CHECKOUT,
                                capture_output=True, text=True, check=True).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

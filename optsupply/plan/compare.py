@@ -28,10 +28,8 @@ Conventions
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -39,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from optsupply.errors import OptsupplyError, UsageError
+from optsupply.errors import UsageError
 from optsupply.files import guard_file, write_file
 from optsupply.scenario.core import Scenario
 from optsupply.plan.core import COST_KEYS, Plan
@@ -577,72 +575,6 @@ def compare_details(plans: Sequence[Plan | str | os.PathLike],
     return {"launches": ldf, "lanes": lane_df, "costs": costs}
 
 
-# ---------------------------------------------------------------------- CLI
-
-_CLI_EXAMPLES = """\
-examples:
-  optsupply compare base-plan price-plan
-                          KPIs side by side, launches moved, lanes switched
-  optsupply compare base-plan a-plan b-plan --names base,A,B --out kpis.csv
-                          three plans; write the KPI table as CSV
-  optsupply compare base-plan price-plan --details
-                          also the launch, lane and cost tables
-
-exit codes: 0 ok, 2 bad input or usage (e.g. a folder that is not a plan folder)
-"""
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``compare`` sub-command on an argparse ``subparsers`` object."""
-    p = subparsers.add_parser(
-        "compare", help="compare plans: KPIs side by side, launches moved, lanes switched",
-        description="Compare two or more plan folders (written by `optsupply solve`). Prints the KPIs side by "
-                    "side with the change of every plan against the first (Δ and Δ%), then the launches that "
-                    "moved and the lanes switched on or off.",
-        epilog=_CLI_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("plans", nargs="+", metavar="PLAN_DIR", help="plan folders; the first is the reference")
-    p.add_argument("--names", metavar="A,B,...", help="comma-separated column names, one per plan "
-                                                       "(default: the folder names)")
-    p.add_argument("--out", metavar="FILE.csv", help="also write the KPI table (with Δ and Δ%%) as CSV")
-    p.add_argument("--details", action="store_true", help="also print the launch, lane and cost tables")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handle ``optsupply compare``; returns the exit code (0 ok, 2 bad input)."""
-    try:
-        return _run(args)
-    except OptsupplyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
-    paths = list(args.plans)
-    if len(paths) < 2:
-        raise UsageError(f"compare needs at least 2 plan folders, got {len(paths)}")
-    plans = [load_plan(p) for p in paths]
-    names = _names(plans, args.names) if args.names else _unique([Path(p).name or str(p) for p in paths])
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        guard_file(out, inputs=paths)   # before the work: never into a plan folder read, never over an input
-    table = compare(plans, names)
-    print(format_kpi_table(table))
-    print()
-    print(_format_changes(plans, names))
-    if args.details:
-        details = compare_details(plans, names)
-        for title, df in details.items():
-            print()
-            print(f"{title}:")
-            print(_format_detail(title, df))
-    if out is not None:
-        write_csv(table, out, inputs=paths)
-        print(f"\nKPI table written to {out}")
-    return 0
-
-
 def write_csv(table: pd.DataFrame, path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = ()) -> Path:
     """Write ``table`` as CSV completely or not at all (a temporary file renamed into place).
 
@@ -727,40 +659,4 @@ def format_kpi_table(table: pd.DataFrame) -> str:
     return pd.DataFrame(cells, index=table.index).to_string()
 
 
-def _format_changes(plans: Sequence[Plan], names: Sequence[str]) -> str:
-    ref = names[0]
-    launch_lines, lane_lines = [], []
-    for plan, name in zip(plans[1:], names[1:], strict=True):
-        d = _diff_plans(plans[0], plan)
-        moves = []
-        for r in d.itertuples(index=False):
-            if r.what == "launch_moved":
-                moves.append(f"{r.key} {_text(r.old)} → {_text(r.new)}")
-            elif r.what == "launch_added":
-                moves.append(f"{r.key} launched in {_text(r.new)} (was not launched)")
-            elif r.what == "launch_dropped":
-                moves.append(f"{r.key} not launched (was {_text(r.old)})")
-        launch_lines.append(f"  {name}: {'; '.join(moves) if moves else 'no change'}")
-        lanes = []
-        for r in d.itertuples(index=False):
-            if r.what == "lane_switched_off":
-                lanes.append(f"{r.key} off in period{'s' * (r.delta != -1)} {r.old}")
-            elif r.what == "lane_switched_on":
-                lanes.append(f"{r.key} on in period{'s' * (r.delta != 1)} {r.new}")
-        lane_lines.append(f"  {name}: {'; '.join(lanes) if lanes else 'no change'}")
-    return "\n".join([f"launches moved (vs {ref}):", *launch_lines, f"lanes switched (vs {ref}):", *lane_lines])
-
-
-def _format_detail(title: str, df: pd.DataFrame) -> str:
-    if df.empty:
-        return "  (none)"
-    if title == "launches":
-        shown = df.astype(object).where(df.notna(), "")
-    elif title == "costs":
-        shown = df.apply(lambda s: [_fmt_value("money", None if pd.isna(v) else float(v)) for v in s])
-    else:
-        shown = df
-    return shown.to_string()
-
-
-__all__ = ["diff", "compare", "compare_details", "load_plan", "format_kpi_table", "write_csv", "add_parser", "run"]
+__all__ = ["diff", "compare", "compare_details", "load_plan", "format_kpi_table", "write_csv"]

@@ -1,0 +1,70 @@
+"""``optsupply solve``: plan launches, stock, ads and routes for a scenario and write the plan folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from optsupply.cli.common import load_scenario
+from optsupply.errors import EXIT_NO_PLAN, EXIT_OK
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("solve", help="plan launches, stock, ads and routes for a scenario",
+                       description="Build and solve the joint plan with HiGHS and write the plan folder "
+                                   "(kpis.json and one CSV per table). Progress (incumbent and bound) is "
+                                   "shown as HiGHS reports it. Ctrl-C stops the solver and writes the best plan "
+                                   "found so far (status interrupted). Exit 0 with a plan (optimal, time-limited "
+                                   "or interrupted), 1 when no plan exists, 2 for bad input.")
+    p.add_argument("scenario", help="scenario folder or .xlsx workbook")
+    p.add_argument("--out", metavar="DIR", help="plan folder to write (default: SCENARIO-plan next to the current folder)")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds (default: scenario's [solver] time_limit, else 300)")
+    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default: scenario's, else 0.005)")
+    p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
+    p.add_argument("--seed", type=int, metavar="N", help="solver random seed")
+    p.add_argument("--method", choices=("mip", "decompose", "auto"), default="auto",
+                   help="mip: one joint MIP; decompose: product groups in turn, the rest fixed, with a valid "
+                        "bound (for large scenarios); auto (default): decompose from 100 products on")
+    p.add_argument("--force", action="store_true", help="replace --out even if it is not a plan folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not show the solver's progress log")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from optsupply.files import guard_folder
+    from optsupply.optimizer.optimize import solve
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-plan")
+    # an old plan folder is replaced; a folder optsupply did not write, an input, the current folder: never
+    guard_folder(out, kind="plan", inputs=[args.scenario], force=args.force, replace_same_kind=True)
+    print(f"solving {scenario!r}", file=sys.stderr)
+    plan = solve(scenario, method=args.method, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads,
+                 seed=args.seed, log=None if args.quiet else sys.stderr)
+    k = plan.kpis
+    # "interrupted": Ctrl-C stopped HiGHS; its incumbent is a plan like a time-limited one (exit 0)
+    if k["status"] not in ("optimal", "time_limit", "interrupted") or k.get("profit") is None:
+        _no_plan(k)
+        return EXIT_NO_PLAN
+    plan.save(out, overwrite=True)
+    gap, bound = k.get("mip_gap"), k.get("best_bound")
+    print(f"{k['status']}: profit {k['profit']:,.2f}{'' if bound is None else f', best bound {bound:,.2f}'}"
+          f"{'' if gap is None else f', gap {gap:.4%}'}; {k['launched']} launches, fill rate {k['fill_rate']:.1%}; "
+          f"plan written to {out}")
+    return EXIT_OK
+
+
+def _no_plan(k: dict[str, Any]) -> None:
+    """Why there is no plan, on stderr: the conflicting inputs of an infeasible scenario, else the solver's status."""
+    causes = k.get("causes") or []
+    if causes:  # an infeasible scenario: the conflicting inputs, one per line (optsupply.optimizer.explain)
+        print("no plan: the scenario has no feasible plan; the conflicting inputs:", file=sys.stderr)
+        for c in causes:
+            print(f"  {c['text'] if isinstance(c, dict) else c}", file=sys.stderr)
+        for c in k.get("involved") or []:
+            print(f"  also involved: {c['text'] if isinstance(c, dict) else c}", file=sys.stderr)
+    else:
+        print(f"no plan: the solver reported '{k['status']}' ({k.get('message', '')})", file=sys.stderr)
