@@ -1,7 +1,7 @@
 """A corpus of malformed scenarios: every problem names the exact file, row and column.
 
 Each case copies ``instances/tiny`` to a temporary folder, applies one small
-edit and checks what :func:`optsupply.scenario.checks` reports. Row numbers are
+edit and checks what :func:`optsupply.validate` reports. Row numbers are
 spreadsheet rows (the header is row 1); for ``scenario.toml`` they are lines.
 The editing helpers return the row they touched, so the expected row is
 computed from the file independently of the code under test.
@@ -200,7 +200,7 @@ def case(id: str, only: bool = True):
 
 
 def check(path: Path, expected: list[Expect], only: bool = True) -> optsupply.Report:
-    report = optsupply.scenario.checks(path)
+    report = optsupply.validate(path)
     listing = "\n".join(str(p) for p in report.problems) or "(no problems)"
     for e in expected:
         assert any(e.matches(p) for p in report.problems), f"expected {e}\nreported:\n{listing}"
@@ -966,7 +966,7 @@ def _(sc: Sc):
 
 
 def test_baseline_is_valid():
-    report = optsupply.scenario.checks(TINY)
+    report = optsupply.validate(TINY)
     assert report.problems == []
 
 
@@ -1000,13 +1000,13 @@ def test_blank_rows_are_ignored(sc: Sc):
 
 
 def test_missing_folder():
-    report = optsupply.scenario.checks(TINY.parent / "no-such-scenario")
+    report = optsupply.validate(TINY.parent / "no-such-scenario")
     assert len(report.errors) == 1 and "no such scenario" in report.errors[0].message
 
 
 def test_report_lists_each_problem_once(sc: Sc):
     sc.set("products", {"product": "P1"}, "price", "nan")
-    report = optsupply.scenario.checks(sc.path)
+    report = optsupply.validate(sc.path)
     assert [(p.file, p.row, p.column) for p in report.errors] == [("products.csv", 2, "price")]
 
 
@@ -1029,7 +1029,7 @@ def _sheet_row(ws, column: str, **key: str) -> tuple[int, int]:
 
 
 def test_xlsx_roundtrip_is_valid(workbook: Path):
-    assert optsupply.scenario.checks(workbook).problems == []
+    assert optsupply.validate(workbook).problems == []
 
 
 def test_xlsx_bad_cell(workbook: Path):
@@ -1244,6 +1244,6 @@ def test_fast_and_csv_reading_load_the_same_scenario(monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_corpus_reports_the_same_with_either_reading(case: Case, sc: Sc, monkeypatch: pytest.MonkeyPatch):
     case.edit(sc)
-    fast = [str(p) for p in optsupply.scenario.checks(sc.path).problems]
+    fast = [str(p) for p in optsupply.validate(sc.path).problems]
     monkeypatch.setattr(_io, "_fast_text_table", lambda text: None)
-    assert [str(p) for p in optsupply.scenario.checks(sc.path).problems] == fast
+    assert [str(p) for p in optsupply.validate(sc.path).problems] == fast
