@@ -282,7 +282,7 @@ def test_feasible_scenarios_pass_the_checks() -> None:
 def test_receipt_checks_are_sound_on_random_variants(tiny: ops.Scenario) -> None:
     """Whatever the storage and working-capital checks flag has no feasible plan (the checks never
     refuse a scenario the model could plan): random receipts and capacities, solved without the checks."""
-    from optsupply.scenario.io import finalize_dtypes
+    from optsupply.scenario.coerce import finalize_dtypes
     from optsupply.model import build_model
     from optsupply.optimizer.highs import SolveOptions, solve_model
 

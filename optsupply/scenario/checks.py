@@ -1,7 +1,7 @@
 """Checks of a scenario's content: settings, values, keys and references.
 
 :func:`check_settings` and :func:`check_tables` look at typed data (see
-:mod:`optsupply.scenario.io`) and add every problem they find to a
+:mod:`optsupply.scenario.coerce`) and add every problem they find to a
 :class:`~optsupply.errors.Report`; nothing stops at the first problem. The
 same checks run when a scenario is loaded and when it is changed with
 :meth:`optsupply.Scenario.with_changes`.
@@ -41,7 +41,7 @@ Decisions where the specification is silent (documented in the README):
   give every period a date (years 1 to 9999), since plans are labelled with
   them.
 * Tables built in Python (``with_tables``, ``with_changes``) are read as
-  files are (:func:`optsupply.scenario.io.coerce_frame`); the checks here also reject
+  files are (:func:`optsupply.scenario.coerce.coerce_frame`); the checks here also reject
   a fraction in a whole-number column and a ``status`` that is neither
   ``active`` nor ``new`` for tables that did not come through the reader.
 """
@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from optsupply.errors import ERROR, WARNING, Report
-from optsupply.scenario.io import FIRST_DATA_ROW, MAX_UNKNOWN_COLUMNS, MAX_WHOLE, MISSING_COLUMN, did_you_mean
+from optsupply.scenario.cells import FIRST_DATA_ROW, MAX_UNKNOWN_COLUMNS, MAX_WHOLE, MISSING_COLUMN, did_you_mean
 from optsupply.scenario.schema import H_LAST, SECTIONS, SETTING_BY_KEY, SETTINGS, TABLE_BY_NAME, TABLES, Column, Setting
 
 

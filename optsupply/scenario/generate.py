@@ -99,7 +99,7 @@ import pandas as pd
 
 from optsupply.errors import Report, UsageError
 from optsupply.curves import bass_cdf, bass_increment
-from optsupply.scenario.io import empty_table, finalize_dtypes
+from optsupply.scenario.coerce import empty_table, finalize_dtypes
 from optsupply.scenario.core import Scenario
 from optsupply.scenario.schema import H_LAST, TABLE_BY_NAME, TABLES
 from optsupply.scenario.checks import check_settings, check_tables

@@ -1,6 +1,6 @@
 """The scenario schema: every table, column and setting, defined once.
 
-This module is data. Reading (:mod:`optsupply.scenario.io`), dtype coercion, defaults,
+This module is data. Reading (:mod:`optsupply.scenario.read`), dtype coercion, defaults,
 validation (:mod:`optsupply.scenario.checks`) and the format reference in the README
 (:func:`format_reference`) are all driven by the definitions below, so a new
 column is added in exactly one place.
