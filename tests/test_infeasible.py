@@ -3,7 +3,7 @@
 Two kinds of scenario:
 
 * conflicts visible without a solve: ``optsupply validate`` (and loading) reports them
-  as errors naming file, row and column (:func:`optsupply.scenario.checks.check_feasibility`);
+  as errors naming file, row and column (:func:`optsupply.scenario.feasibility_checks.check_feasibility`);
 * conflicts only a solve reveals: ``optsupply.solve`` returns status ``infeasible`` with
   ``kpis["causes"]`` from the elastic relaxation and HiGHS's IIS (:mod:`optsupply.optimizer.explain`),
   and ``optsupply solve`` exits 1 printing each cause.
