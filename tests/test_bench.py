@@ -19,7 +19,8 @@ import optsupply as ops
 from optsupply.bench import suite
 from optsupply.cli import GENERATOR_SIZES
 from optsupply.cli import main as cli_main
-from optsupply.scenario.generate import SIZES, generate
+from optsupply.scenario.generate import generate
+from optsupply.scenario.generate_params import SIZES
 from tests.conftest import INSTANCES, ROOT
 
 TIMED = ("load", "validate", "baseline", "build", "transfer", "solve", "extract", "check")

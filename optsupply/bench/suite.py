@@ -81,7 +81,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "bench"
 
-#: Generator sizes in ladder order (the keys of :data:`optsupply.scenario.generate.SIZES`).
+#: Generator sizes in ladder order (the keys of :data:`optsupply.scenario.generate_params.SIZES`).
 SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
 #: Shipped instances (folders under ``instances/``), smallest of each family first.
 INSTANCE_NAMES = ("ww_example_3_9", "spp_12period", "cap41", "cap71", "cap101", "cap131",
@@ -252,7 +252,7 @@ def load_scenario(spec: Spec, run: _Run) -> Any:
     """The ``load`` and ``validate`` phases: the same steps (and the same scenario) as
     :func:`optsupply.scenario.generate.generate` or :meth:`optsupply.Scenario.load`, timed separately."""
     if spec.kind == "generated":
-        from optsupply.scenario.generate import SIZES as GEN_SIZES
+        from optsupply.scenario.generate_params import SIZES as GEN_SIZES
         from optsupply.scenario.generate import _Builder
         from optsupply.scenario.generate import _validated as validated_generated
 

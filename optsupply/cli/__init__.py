@@ -231,9 +231,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Generator sizes (optsupply.scenario.generate.SIZES; listed here so that building the parser imports nothing heavy).
+#: Generator sizes (optsupply.scenario.generate_params.SIZES; listed here so that building the parser imports nothing heavy).
 GENERATOR_SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
-#: Generator profiles (optsupply.scenario.generate.PROFILES, the default first).
+#: Generator profiles (optsupply.scenario.generate_params.PROFILES, the default first).
 GENERATOR_PROFILES = ("business", "stress")
 
 
