@@ -16,25 +16,28 @@ import numpy as np
 
 from optsupply.curves import bass_cdf, bass_increment
 
+#: Every size in one table: its dimensions (products, warehouses, regions, periods, channels) and its
+#: structure (categories, new categories, brands, new brands, past periods in ``history.csv``).
+_SIZE_TABLE: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "tiny": ((3, 2, 2, 6, 1), (2, 0, 3, 1, 12)),
+    "xsmall": ((6, 2, 3, 8, 2), (2, 1, 3, 1, 12)),
+    "small": ((12, 2, 4, 12, 2), (3, 1, 5, 1, 52)),
+    "medium": ((60, 4, 12, 26, 3), (6, 2, 14, 3, 104)),
+    "large": ((250, 8, 25, 52, 4), (12, 3, 40, 8, 104)),
+    "xlarge": ((1000, 10, 40, 52, 4), (30, 6, 100, 16, 104)),
+}
+
 #: Exact dimensions of each size: products × warehouses × regions × periods × channels.
 SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"products": 3, "warehouses": 2, "regions": 2, "periods": 6, "channels": 1},
-    "xsmall": {"products": 6, "warehouses": 2, "regions": 3, "periods": 8, "channels": 2},
-    "small": {"products": 12, "warehouses": 2, "regions": 4, "periods": 12, "channels": 2},
-    "medium": {"products": 60, "warehouses": 4, "regions": 12, "periods": 26, "channels": 3},
-    "large": {"products": 250, "warehouses": 8, "regions": 25, "periods": 52, "channels": 4},
-    "xlarge": {"products": 1000, "warehouses": 10, "regions": 40, "periods": 52, "channels": 4},
+    size: dict(zip(("products", "warehouses", "regions", "periods", "channels"), dims, strict=True))
+    for size, (dims, _) in _SIZE_TABLE.items()
 }
 
 #: Further structure per size: categories and brands (how many of them are new),
 #: and the number of past periods in ``history.csv``.
 LAYOUT: dict[str, dict[str, int]] = {
-    "tiny": {"categories": 2, "new_categories": 0, "brands": 3, "new_brands": 1, "history_periods": 12},
-    "xsmall": {"categories": 2, "new_categories": 1, "brands": 3, "new_brands": 1, "history_periods": 12},
-    "small": {"categories": 3, "new_categories": 1, "brands": 5, "new_brands": 1, "history_periods": 52},
-    "medium": {"categories": 6, "new_categories": 2, "brands": 14, "new_brands": 3, "history_periods": 104},
-    "large": {"categories": 12, "new_categories": 3, "brands": 40, "new_brands": 8, "history_periods": 104},
-    "xlarge": {"categories": 30, "new_categories": 6, "brands": 100, "new_brands": 16, "history_periods": 104},
+    size: dict(zip(("categories", "new_categories", "brands", "new_brands", "history_periods"), layout, strict=True))
+    for size, (_, layout) in _SIZE_TABLE.items()
 }
 
 NEW_SHARE = 0.32  #: share of products that are new candidates
