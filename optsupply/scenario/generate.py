@@ -117,7 +117,8 @@ def generate(size: str, seed: int, profile: str = DEFAULT_PROFILE) -> Scenario:
     Parameters
     ----------
     size : {"tiny", "xsmall", "small", "medium", "large", "xlarge"}
-        Dimensions as in :data:`SIZES` (structure in :data:`LAYOUT`).
+        Dimensions as in :data:`~optsupply.scenario.generate_params.SIZES` (structure in
+        :data:`~optsupply.scenario.generate_params.LAYOUT`).
     seed : int
         Seed of the random generator (a whole number ≥ 0). The same size,
         seed and profile always give the same scenario.

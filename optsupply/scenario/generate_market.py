@@ -1,7 +1,9 @@
 """The generator's market: map, categories and brands, products, demand and past sales.
 
 Steps of :class:`optsupply.scenario.generate._Builder`, in the order it calls them
-(each draws from the shared generator ``self.rng`` in a fixed order).
+(each draws from the shared generator ``self.rng`` in a fixed order). Past
+sales (``_draw_history``) are drawn after the advertising of
+:mod:`optsupply.scenario.generate_operations`, whose response curves they use.
 """
 
 from __future__ import annotations

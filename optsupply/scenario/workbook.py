@@ -1,7 +1,7 @@
 """The sheets of an ``.xlsx`` workbook as records of cell text; formulas found and reported, never computed.
 
 Sheets are streamed row by row (openpyxl's read-only mode) and refused as soon
-as their used range passes the row or column limit of :class:`Limits`. A
+as their used range passes the row or column limit of :class:`~optsupply.scenario.limits.Limits`. A
 formula cell reads as the value Excel saved with it; :func:`formula_problems`
 warns about each one (or reports one without a saved value).
 """
@@ -161,7 +161,7 @@ def _sheet_records(rows: Iterable[Iterable[Any]], max_columns: int | None = None
 
     Each row is cut after its last cell with a value; the header (row 1) is
     then made as wide as the widest row, so that values without a header are
-    noticed (short data rows are padded by :func:`text_table`). With
+    noticed (short data rows are padded by :func:`optsupply.scenario.text_tables.text_table`). With
     ``max_columns``, the first row with a value beyond that column stops the
     reading: ``(its row, its number of columns)`` is returned instead.
     """
