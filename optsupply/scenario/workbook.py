@@ -21,6 +21,7 @@ from optsupply.scenario.cells import column_letter
 from optsupply.scenario.limits import Limits
 from optsupply.scenario.schema import TABLES, WORKBOOK_SETTINGS_SHEET
 
+
 class WorkbookTooLarge(Exception):
     """A workbook that unpacks to more than the size limit."""
 

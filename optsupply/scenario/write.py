@@ -9,6 +9,7 @@ import pandas as pd
 
 from optsupply.scenario.schema import SETTINGS, Table
 
+
 def format_cell_frame(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     """Text form of a typed table, as it is written to CSV or a sheet.
 
@@ -28,6 +29,7 @@ def format_cell_frame(table: Table, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def fmt_float(v: float) -> str:
+    """A float as written to a cell: whole numbers without a point, ``inf``/``-inf``, else the shortest repr."""
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     if float(v).is_integer() and abs(v) < 1e16:
