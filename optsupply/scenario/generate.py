@@ -163,6 +163,7 @@ def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Sce
         raise RuntimeError("the generator built a scenario that does not validate cleanly:\n" + report.format())
     return Scenario(typed, finalize_dtypes(full), present=present)
 
+
 # --------------------------------------------------------------------------- the builder
 
 
