@@ -40,7 +40,7 @@ import pandas as pd
 
 from optsupply import Scenario
 from optsupply.files import MARKER
-from optsupply.scenario.io import finalize_dtypes
+from optsupply.scenario.coerce import finalize_dtypes
 from optsupply.scenario.schema import H_LAST, TABLES, Table
 
 HERE = Path(__file__).resolve().parent

@@ -28,7 +28,7 @@ from typing import Any
 
 from optsupply.errors import OptsupplyError, Problem, Report, ScenarioError, UsageError
 from optsupply.scenario import Scenario, validate
-from optsupply.scenario.io import Limits
+from optsupply.scenario.limits import Limits
 from optsupply.version import __version__
 
 _LAZY = {"solve": ("optsupply.optimizer.optimize", "solve"), "Plan": ("optsupply.plan.core", "Plan"),

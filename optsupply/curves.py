@@ -13,7 +13,6 @@ independent oracle.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 
 def hill(e, max_uplift: float, half_saturation: float, shape: float) -> np.ndarray:
@@ -23,6 +22,8 @@ def hill(e, max_uplift: float, half_saturation: float, shape: float) -> np.ndarr
     ``M`` for large ``e`` without overflow, and ``h(k) = M / 2``. Negative
     ``e`` are treated as 0.
     """
+    from scipy.special import expit  # here, not at import: the command line's parser reads this package
+
     x = np.maximum(np.asarray(e, dtype=float), 0.0) / float(half_saturation)
     with np.errstate(divide="ignore", over="ignore"):
         z = float(shape) * np.log(x)

@@ -40,7 +40,8 @@ import pytest
 
 import optsupply as ops
 from optsupply.baselines.rules import practitioner_plan
-from optsupply.scenario.generate import LAYOUT, SIZES, generate
+from optsupply.scenario.generate import generate
+from optsupply.scenario.generate_params import LAYOUT, SIZES
 from optsupply.analysis.sweep import sweep
 from optsupply.plan.check import check_plan, evaluate_plan
 from optsupply.analysis.whatif import WhatIf
@@ -627,7 +628,7 @@ def test_limits_without_an_incumbent_give_no_plan(tmp_path: Path) -> None:
 
 
 GEN_SEEDS = range(1, 13)
-NOISE_SD = 0.35  # documented product-level log-sd (optsupply/generate.py, "Products")
+NOISE_SD = 0.35  # documented product-level log-sd (optsupply/scenario/generate.py, "Products")
 ELASTICITY = 1.5  # documented: demand ∝ brand strength · (price / category price) ** −1.5
 
 

@@ -61,7 +61,7 @@ def test_density_peaks_where_theory_says() -> None:
 
 
 def test_generator_uses_these_curves() -> None:
-    from optsupply.scenario import generate
+    from optsupply.scenario import generate_params as generate
 
     assert generate.bass_curve is bass_increment
     assert generate.bass_cdf is bass_cdf

@@ -18,7 +18,8 @@ from scipy.optimize import curve_fit
 from optsupply.forecasting.bass import bass_cdf, bass_increment
 from optsupply.forecasting.coldstart import (CURVE_COLUMNS, EXPLAIN_COLUMNS, FIT_COLUMNS, PRIOR_P, PRIOR_Q, cold_start,
                                           fit_analogs, forecast_new_product)
-from optsupply.scenario.generate import PRICE_ELASTICITY, SEASON_LENGTH, _Builder, generate
+from optsupply.scenario.generate import _Builder, generate
+from optsupply.scenario.generate_params import PRICE_ELASTICITY, SEASON_LENGTH
 
 L = SEASON_LENGTH
 

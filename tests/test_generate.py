@@ -20,8 +20,9 @@ import pytest
 import optsupply as ops
 from optsupply.cli import main as cli_main
 from optsupply.files import MARKER
-from optsupply.scenario.generate import (LAYOUT, PROFILES, SIZES, bass_curve, bass_parameters, best_ad_return, generate,
-                                hill_best_average, profitable_spend)
+from optsupply.scenario.generate import generate
+from optsupply.scenario.generate_params import (LAYOUT, PROFILES, SIZES, bass_curve, bass_parameters, best_ad_return,
+                                                hill_best_average, profitable_spend)
 from tests.conftest import INSTANCES, ROOT
 
 FAST_SIZES = ["tiny", "small"]

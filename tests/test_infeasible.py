@@ -3,7 +3,7 @@
 Two kinds of scenario:
 
 * conflicts visible without a solve: ``optsupply validate`` (and loading) reports them
-  as errors naming file, row and column (:func:`optsupply.scenario.checks.check_feasibility`);
+  as errors naming file, row and column (:func:`optsupply.scenario.feasibility_checks.check_feasibility`);
 * conflicts only a solve reveals: ``optsupply.solve`` returns status ``infeasible`` with
   ``kpis["causes"]`` from the elastic relaxation and HiGHS's IIS (:mod:`optsupply.optimizer.explain`),
   and ``optsupply solve`` exits 1 printing each cause.
@@ -282,7 +282,7 @@ def test_feasible_scenarios_pass_the_checks() -> None:
 def test_receipt_checks_are_sound_on_random_variants(tiny: ops.Scenario) -> None:
     """Whatever the storage and working-capital checks flag has no feasible plan (the checks never
     refuse a scenario the model could plan): random receipts and capacities, solved without the checks."""
-    from optsupply.scenario.io import finalize_dtypes
+    from optsupply.scenario.coerce import finalize_dtypes
     from optsupply.model import build_model
     from optsupply.optimizer.highs import SolveOptions, solve_model
 

@@ -1,6 +1,6 @@
 """Inputs that would exhaust the machine are refused up front, and bad options give one clean error line.
 
-* :class:`~optsupply.scenario.io.Limits` bounds the columns of a table (a workbook sheet's
+* :class:`~optsupply.scenario.limits.Limits` bounds the columns of a table (a workbook sheet's
   used range is checked while it is streamed, before its rows become a table),
   the horizon, the model's estimated columns and a sweep's variants; each limit
   has an environment variable and a ``Limits`` field to raise it.
@@ -34,7 +34,8 @@ import pytest
 
 import optsupply as ops
 from optsupply import Limits, Scenario, ScenarioError, UsageError
-from optsupply.scenario import io as _io
+from optsupply.scenario import coerce as _coerce
+from optsupply.scenario import workbook as _workbook
 from optsupply.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,8 +142,8 @@ def test_xlsx_far_cell_is_refused_in_bounded_memory(tmp_path: Path) -> None:
 def test_xlsx_wide_sheet_is_refused_before_its_rows_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     book = workbook_with_cell(tmp_path, "XFD2000")
     converted = []
-    cell_text = _io._cell_text
-    monkeypatch.setattr(_io, "_cell_text", lambda v: converted.append(1) or cell_text(v))
+    cell_text = _workbook.cell_text
+    monkeypatch.setattr(_workbook, "cell_text", lambda v: converted.append(1) or cell_text(v))
     found = problems(book)
     assert any("book.xlsx[products], row 2000: the sheet's used range reaches cell XFD2000" in p for p in found)
     assert len(converted) < 1_000  # the sheet's 16,384 x 2,000 cells are never turned into text
@@ -540,7 +541,7 @@ def test_missing_id_product_and_with_tables(sc: Path) -> None:
 
 
 def test_read_as_missing_matches_pandas() -> None:
-    text = "id\n" + "\n".join(sorted(_io.READ_AS_MISSING)) + "\n"
+    text = "id\n" + "\n".join(sorted(_coerce.READ_AS_MISSING)) + "\n"
     assert pd.read_csv(io.StringIO(text), dtype=str)["id"].isna().all()
 
 

@@ -4,7 +4,7 @@
 * A workbook formula is read as the value Excel saved with it, with a warning
   naming the sheet and cell, and is never computed; a formula without a saved
   value is an error naming the cell.
-* :class:`~optsupply.scenario.io.Limits` (or ``OPTSUPPLY_MAX_FILE_MB`` /
+* :class:`~optsupply.scenario.limits.Limits` (or ``OPTSUPPLY_MAX_FILE_MB`` /
   ``OPTSUPPLY_MAX_ROWS``) bounds every file and every table, with a clear error.
 * Only the fixed file names directly in the scenario folder are read:
   ``scenario.toml`` cannot name other files, and a table file that is a link to

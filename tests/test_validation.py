@@ -27,7 +27,7 @@ import pytest
 
 import optsupply
 from optsupply import Scenario, ScenarioError
-from optsupply.scenario import io as _io
+from optsupply.scenario import text_tables as _text_tables
 from optsupply.errors import Report
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
@@ -1094,7 +1094,7 @@ SMALL = TINY.parent / "small"
 
 def _csv_reading(text: str) -> tuple[object, list[str]]:
     report = Report()
-    return _io._csv_text_table(text, "t.csv", report), [str(p) for p in report.problems]
+    return _text_tables._csv_text_table(text, "t.csv", report), [str(p) for p in report.problems]
 
 
 def _assert_same_table(fast, slow) -> None:
@@ -1114,7 +1114,7 @@ def _decoded(path: Path) -> str:
 def test_fast_reading_is_used_and_agrees_on_instance_files(folder: Path):
     for path in sorted(folder.glob("*.csv")):
         text = _decoded(path)
-        fast = _io._fast_text_table(text)
+        fast = _text_tables._fast_text_table(text)
         assert fast is not None, f"{path.name} should be read by the fast path"
         slow, problems = _csv_reading(text)
         assert problems == []
@@ -1198,7 +1198,7 @@ def test_fast_and_csv_reading_agree_on_layouts(layout: str, table: str):
     edit, fast_expected = LAYOUTS[layout]
     text = edit((SMALL / f"{table}.csv").read_text(encoding="utf-8"))
     text = text.removeprefix("\ufeff")  # as _read_text decodes it
-    fast = _io._fast_text_table(text)
+    fast = _text_tables._fast_text_table(text)
     slow, problems = _csv_reading(text)
     assert problems == []
     assert (fast is not None) == fast_expected
@@ -1221,7 +1221,7 @@ def test_fast_and_csv_reading_agree_on_random_text():
             else:
                 lines.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))))
         text = rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n", "\n\n"])
-        fast = _io._fast_text_table(text)
+        fast = _text_tables._fast_text_table(text)
         if fast is None:
             continue
         accepted += 1
@@ -1233,7 +1233,7 @@ def test_fast_and_csv_reading_agree_on_random_text():
 
 def test_fast_and_csv_reading_load_the_same_scenario(monkeypatch: pytest.MonkeyPatch):
     fast = Scenario.load(SMALL)
-    monkeypatch.setattr(_io, "_fast_text_table", lambda text: None)
+    monkeypatch.setattr(_text_tables, "_fast_text_table", lambda text: None)
     slow = Scenario.load(SMALL)
     assert fast.settings == slow.settings
     for name, df in fast.tables():
@@ -1245,5 +1245,5 @@ def test_fast_and_csv_reading_load_the_same_scenario(monkeypatch: pytest.MonkeyP
 def test_corpus_reports_the_same_with_either_reading(case: Case, sc: Sc, monkeypatch: pytest.MonkeyPatch):
     case.edit(sc)
     fast = [str(p) for p in optsupply.validate(sc.path).problems]
-    monkeypatch.setattr(_io, "_fast_text_table", lambda text: None)
+    monkeypatch.setattr(_text_tables, "_fast_text_table", lambda text: None)
     assert [str(p) for p in optsupply.validate(sc.path).problems] == fast

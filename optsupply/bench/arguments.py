@@ -7,7 +7,7 @@ import shlex
 
 from optsupply.bench.specs import INSTANCE_NAMES, INSTANCES, Options
 from optsupply.errors import UsageError
-from optsupply.optimizer.arguments import GENERATOR_SIZES
+from optsupply.scenario.generate_params import SIZES as GENERATOR_SIZES
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ def load_scenario(spec: Spec, run: Run) -> Any:
     """The ``load`` and ``validate`` phases: the same steps (and the same scenario) as
     :func:`optsupply.scenario.generate.generate` or :meth:`optsupply.Scenario.load`, timed separately."""
     if spec.kind == "generated":
-        from optsupply.scenario.generate import SIZES as GEN_SIZES
+        from optsupply.scenario.generate_params import SIZES as GEN_SIZES
         from optsupply.scenario.generate import _Builder
         from optsupply.scenario.generate import _validated as validated_generated
 
@@ -48,7 +48,8 @@ def load_scenario(spec: Spec, run: Run) -> Any:
             settings, tables = _Builder(spec.size, int(spec.seed or 0)).build()
         with run.phase("validate"):
             return validated_generated(settings, tables)
-    from optsupply.scenario import io as _io
+    from optsupply.scenario.coerce import coerce, finalize_dtypes
+    from optsupply.scenario.read import read_raw
     from optsupply.errors import Report, ScenarioError
     from optsupply.scenario.core import Scenario
     from optsupply.scenario.checks import check_settings, check_tables
@@ -56,15 +57,15 @@ def load_scenario(spec: Spec, run: Run) -> Any:
     path = Path(spec.path)
     report = Report()
     with run.phase("load"):
-        raw = _io.read_raw(path, report)
+        raw = read_raw(path, report)
     with run.phase("validate"):  # the rest of optsupply.scenario.core._load
         settings = check_settings(raw.settings, raw.setting_lines, raw.settings_file, report)
         horizon = settings.get("horizon.periods")
-        tables, present = _io.coerce(raw, horizon, report)
+        tables, present = coerce(raw, horizon, report)
         check_tables(tables, raw.files, present, horizon, report)
         if not report.ok:
             raise ScenarioError(report)
-        return Scenario(settings, _io.finalize_dtypes(tables), present=present, files=raw.files, source=path,
+        return Scenario(settings, finalize_dtypes(tables), present=present, files=raw.files, source=path,
                         warnings=report.warnings)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from optsupply.bench.machine import CHECKOUT
 from optsupply.errors import UsageError
-from optsupply.optimizer.arguments import GENERATOR_SIZES
+from optsupply.scenario.generate_params import SIZES as GENERATOR_SIZES
 
 #: The shipped instances of the source checkout; None when optsupply runs from an installed package.
 INSTANCES = CHECKOUT / "instances" if CHECKOUT is not None else None
@@ -21,8 +21,8 @@ INSTANCES = CHECKOUT / "instances" if CHECKOUT is not None else None
 #: current folder (an installed package has no benchmarks/ folder).
 DEFAULT_OUT = CHECKOUT / "benchmarks" / "results" / "bench" if CHECKOUT is not None else Path("optsupply-bench")
 
-#: Generator sizes in ladder order (the keys of :data:`optsupply.scenario.generate.SIZES`).
-SIZES = GENERATOR_SIZES
+#: Generator sizes in ladder order (the keys of :data:`optsupply.scenario.generate_params.SIZES`).
+SIZES = tuple(GENERATOR_SIZES)
 #: Shipped instances (folders under ``instances/``), smallest of each family first.
 INSTANCE_NAMES = ("ww_example_3_9", "spp_12period", "cap41", "cap71", "cap101", "cap131",
                   "tiny", "small", "medium", "large")

@@ -6,18 +6,18 @@ import argparse
 from typing import Any
 
 from optsupply.errors import EXIT_OK
-from optsupply.optimizer.arguments import GENERATOR_PROFILES, GENERATOR_SIZES
+from optsupply.scenario.generate_params import DEFAULT_PROFILE, PROFILES, SIZES
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write a synthetic scenario of a given size",
                        description="Write a realistic synthetic scenario (with history) to OUT. The same size, "
                                    "seed and profile always give the same files, byte for byte.")
-    p.add_argument("--size", choices=list(GENERATOR_SIZES), required=True,
+    p.add_argument("--size", choices=list(SIZES), required=True,
                    help="tiny 3 products, xsmall 6, small 12, medium 60, large 250, xlarge 1000 "
                         "(exact sizes in the README)")
     p.add_argument("--seed", type=int, required=True, help="random seed (a whole number)")
-    p.add_argument("--profile", choices=list(GENERATOR_PROFILES), default=GENERATOR_PROFILES[0],
+    p.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
                    help="business (default): economics a business would recognise; stress: the earlier, "
                         "harder generator, for hard benchmark cases (instances/GENERATED.md)")
     p.add_argument("out", help="folder to write (must not exist, or be empty, unless --force)")

@@ -48,7 +48,7 @@ import pandas as pd
 
 from optsupply.errors import UsageError
 from optsupply.files import guard_folder, write_folder
-from optsupply.scenario.io import FIRST_DATA_ROW
+from optsupply.scenario.cells import FIRST_DATA_ROW
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
 
 def check_season_length(season_length: Any, sc: Any = None) -> int:
     """``season_length`` as an int; :class:`UsageError` unless it is a whole number from 1 to ``max_periods``."""
-    from optsupply.scenario.io import ENV_MAX_PERIODS, Limits
+    from optsupply.scenario.limits import ENV_MAX_PERIODS, Limits
 
     limits = getattr(sc, "limits", None) or Limits()
     whole = (isinstance(season_length, numbers.Integral) and not isinstance(season_length, bool)) or (

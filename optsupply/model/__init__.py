@@ -21,7 +21,7 @@ import time
 import pyomo.environ as pyo
 
 from optsupply.errors import TimeLimitSpent
-from optsupply.scenario.io import ENV_MAX_MODEL_COLUMNS, Limits, over_limit
+from optsupply.scenario.limits import ENV_MAX_MODEL_COLUMNS, Limits, over_limit
 from optsupply.model.advertising import add_advertising
 from optsupply.model.data import ModelData, ModelError, prepare
 from optsupply.model.demand import add_demand

@@ -19,11 +19,6 @@ SOLVER_OPTIONS = {"time_limit": ("--time-limit", "solver.time_limit"),
                   "gap": ("--gap", "solver.mip_gap"), "threads": ("--threads", "solver.threads"),
                   "seed": ("--seed", "solver.seed")}
 
-#: Generator sizes in ladder order (the keys of optsupply.scenario.generate.SIZES; listed here so that
-#: building a parser imports nothing heavy: that module loads scipy; tests/test_bench.py keeps them equal).
-GENERATOR_SIZES = ("tiny", "xsmall", "small", "medium", "large", "xlarge")
-#: Generator profiles (optsupply.scenario.generate.PROFILES, the default first).
-GENERATOR_PROFILES = ("business", "stress")
 
 
 def check_solver_args(args: Any) -> None:

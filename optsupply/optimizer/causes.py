@@ -12,7 +12,7 @@ import numpy as np
 
 from optsupply.model.data import ModelData
 from optsupply.scenario.core import Scenario
-from optsupply.scenario.io import FIRST_DATA_ROW
+from optsupply.scenario.cells import FIRST_DATA_ROW
 from optsupply.scenario.schema import SCENARIO_FILE, TABLE_BY_NAME, WORKBOOK_SETTINGS_SHEET
 
 logger = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ Infeasibilities that need no solve (a must-launch product without supply,
 a minimum assortment larger than the category, must-launch products that do
 not fit under the launch cap, receipts that cannot fit in storage or under
 the working-capital cap) are errors of ``optsupply validate`` already
-(:func:`optsupply.scenario.checks.check_feasibility`), so a scenario that loads
+(:func:`optsupply.scenario.feasibility_checks.check_feasibility`), so a scenario that loads
 reaches this module only with the conflicts a solve can reveal.
 """
 

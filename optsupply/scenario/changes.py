@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from optsupply.errors import UsageError
-from optsupply.scenario import io as _io
+from optsupply.scenario.cells import did_you_mean
 from optsupply.scenario.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
 
 __all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "default_name", "FORM", "VALUE_FORM"]
@@ -187,12 +187,12 @@ def _parse_target(lhs: str) -> _Target:
         if second is None:
             raise _Bad(f"'{lhs}' is not of the form {FORM}")
         options = list(SETTING_BY_KEY) + [f"{t.name}.{c}" for t in TABLES for c in t.column_names]
-        raise _Bad(f"'{key}' is neither a table column nor a setting" + _io.did_you_mean(key, options))
+        raise _Bad(f"'{key}' is neither a table column nor a setting" + did_you_mean(key, options))
     spec = TABLE_BY_NAME[first]
     if second is None:
         raise _Bad(f"'{first}' is a table; name its column: {first}.COLUMN=VALUE or {first}.COLUMN[KEY]=VALUE")
     if second not in spec.column_names:
-        raise _Bad(f"table {first} has no column '{second}'" + _io.did_you_mean(second, spec.column_names))
+        raise _Bad(f"table {first} has no column '{second}'" + did_you_mean(second, spec.column_names))
     if second in spec.key:
         raise _Bad(f"'{second}' is a key column of {first} (rows are identified by it); change another column")
     dtype = spec.column(second).dtype

@@ -28,8 +28,11 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from optsupply.scenario import io as _io
-from optsupply.scenario.io import FIRST_DATA_ROW, Limits
+from optsupply.scenario.cells import FIRST_DATA_ROW, did_you_mean
+from optsupply.scenario.coerce import coerce, coerce_frame, coerce_values, finalize_dtypes
+from optsupply.scenario.limits import Limits, too_many_periods
+from optsupply.scenario.read import read_raw
+from optsupply.scenario.write import format_cell_frame, settings_to_toml_dict
 from optsupply.errors import Problem, Report, ScenarioError, UsageError
 from optsupply.files import guard_file, guard_folder, write_file, write_folder
 from optsupply.scenario.schema import SCENARIO_FILE, SETTING_BY_KEY, TABLE_BY_NAME, TABLES, WORKBOOK_SETTINGS_SHEET
@@ -160,11 +163,11 @@ class Scenario:
         for t in TABLES:
             df = self._tables[t.name]
             if not df.empty or (t.presence == "required"):
-                yield t.name, _io.format_cell_frame(t, df)
+                yield t.name, format_cell_frame(t, df)
 
     def _write_folder(self, folder: Path) -> None:
         with open(folder / SCENARIO_FILE, "wb") as f:
-            tomli_w.dump(_io.settings_to_toml_dict(self.settings), f)
+            tomli_w.dump(settings_to_toml_dict(self.settings), f)
         for name, text in self._tables_to_write():
             text.to_csv(folder / TABLE_BY_NAME[name].file, index=False, lineterminator="\n")
 
@@ -226,7 +229,7 @@ class Scenario:
                               self.files.get(table_name, TABLE_BY_NAME[table_name].file), horizon)
             else:
                 options = list(SETTING_BY_KEY) + [f"{t.name}.{c.name}" for t in TABLES for c in t.columns]
-                report.add(label, None, key, "unknown table or setting" + _io.did_you_mean(key, options))
+                report.add(label, None, key, "unknown table or setting" + did_you_mean(key, options))
         if not report.ok:
             raise ScenarioError(report)
         present = self.present | {n for n, df in tables.items() if not df.empty}
@@ -255,10 +258,10 @@ class Scenario:
         new = {n: df.copy(deep=True) for n, df in self._tables.items()}
         for name, df in tables.items():
             if not isinstance(name, str) or name not in TABLE_BY_NAME:
-                report.add("tables", None, str(name), "unknown table" + _io.did_you_mean(str(name), list(TABLE_BY_NAME)))
+                report.add("tables", None, str(name), "unknown table" + did_you_mean(str(name), list(TABLE_BY_NAME)))
                 continue
             # typed as the reader types a file: a column of text numbers or "true" is read, not cast
-            new[name] = _io.coerce_frame(TABLE_BY_NAME[name], df, self.files.get(name, TABLE_BY_NAME[name].file),
+            new[name] = coerce_frame(TABLE_BY_NAME[name], df, self.files.get(name, TABLE_BY_NAME[name].file),
                                          self.periods, report)
         if not report.ok:
             raise ScenarioError(report)
@@ -276,16 +279,16 @@ class Scenario:
 
 
 def _load(path: Path, report: Report, limits: Limits | None = None) -> Scenario | None:
-    raw = _io.read_raw(path, report, limits)
+    raw = read_raw(path, report, limits)
     settings_raw = raw.settings
     settings = check_settings(settings_raw, raw.setting_lines, raw.settings_file, report)
     _check_horizon(settings, raw.setting_lines, raw.settings_file, report, raw.limits)
     horizon = settings.get("horizon.periods")
-    tables, present = _io.coerce(raw, horizon, report)
+    tables, present = coerce(raw, horizon, report)
     check_tables(tables, raw.files, present, horizon, report, settings=settings, setting_lines=raw.setting_lines)
     if not report.ok:
         return None
-    return Scenario(settings, _io.finalize_dtypes(tables), present=present, files=raw.files,
+    return Scenario(settings, finalize_dtypes(tables), present=present, files=raw.files,
                     source=path, warnings=report.warnings, limits=raw.limits)
 
 
@@ -295,7 +298,7 @@ def _check_horizon(settings: dict[str, Any], lines: Mapping[str, int], file: str
     H = settings.get("horizon.periods")
     if isinstance(H, int) and H > limits.max_periods:
         report.add(file, lines.get("horizon.periods"), "horizon.periods",
-                   _io.too_many_periods(H, limits.max_periods))
+                   too_many_periods(H, limits.max_periods))
         settings["horizon.periods"] = None
 
 
@@ -311,7 +314,7 @@ def _validated(settings: dict[str, Any], tables: dict[str, pd.DataFrame], presen
     if not report.ok:
         return None
     try:
-        final = _io.finalize_dtypes(tables)
+        final = finalize_dtypes(tables)
     except (ValueError, TypeError) as exc:
         report.add("changes", None, None, f"a changed value has the wrong type: {exc}")
         return None
@@ -357,7 +360,7 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
     """Apply one ``TABLE.COLUMN`` change; the changed cells are read as the reader reads a cell of ``file``."""
     spec = TABLE_BY_NAME[table_name]
     if column not in spec.column_names:
-        report.add(label, None, key, f"table {table_name} has no column '{column}'" + _io.did_you_mean(column, spec.column_names))
+        report.add(label, None, key, f"table {table_name} has no column '{column}'" + did_you_mean(column, spec.column_names))
         return
     if column in spec.key:
         report.add(label, None, key, f"'{column}' is a key column of {table_name}; change rows, not keys")
@@ -388,7 +391,7 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
             k = tuple(_key_text(x) for x in k) if isinstance(k, tuple) else _key_text(k)
             if k not in index:
                 report.add(label, None, key, f"{table_name} has no row with {'/'.join(spec.key)} = {k}"
-                           + _io.did_you_mean(str(k), [str(x) for x in index]))
+                           + did_you_mean(str(k), [str(x) for x in index]))
                 continue
             i = index[k]
             positions.append(i)
@@ -396,7 +399,7 @@ def _change_table(tables: dict[str, pd.DataFrame], table_name: str, column: str,
     if not positions:
         return
     where = np.asarray(positions, dtype=np.int64)
-    typed = _io.coerce_values(col, new_values, where + FIRST_DATA_ROW, file, horizon, report)
+    typed = coerce_values(col, new_values, where + FIRST_DATA_ROW, file, horizon, report)
     if numeric:
         values = df[column].to_numpy(dtype=np.float64, copy=True)
     elif col.dtype == "bool":

@@ -1,6 +1,6 @@
 """The scenario schema: every table, column and setting, defined once.
 
-This module is data. Reading (:mod:`optsupply.scenario.io`), dtype coercion, defaults,
+This module is data. Reading (:mod:`optsupply.scenario.read`), dtype coercion, defaults,
 validation (:mod:`optsupply.scenario.checks`) and the format reference in the README
 (:func:`format_reference`) are all driven by the definitions below, so a new
 column is added in exactly one place.
@@ -107,6 +107,37 @@ def _units(name: str, doc: str, **kw: Any) -> Column:
     return Column(name, "float", doc, unit="units", lower=0.0, upper=MAX_AMOUNT, **kw)
 
 
+def _forecast(name: str, doc: str, when: Column, demand_doc: str, presence: str) -> Table:
+    """A demand forecast by product, region and ``when`` (a calendar period, or an age since launch)."""
+    return Table(
+        name,
+        doc,
+        (
+            _id("product", "product id", ref="products"),
+            Column("region", "str", "region id", required=True),
+            when,
+            _units("demand", demand_doc, required=True),
+            Column("demand_sd", "float", "standard deviation of the forecast", unit="units", default=0.0, lower=0.0),
+        ),
+        key=("product", "region", when.name),
+        presence=presence,
+    )
+
+
+def _onboarding(name: str, group: str) -> Table:
+    """The onboarding terms of a group of products (``categories``: a category, ``brands``: a brand)."""
+    return Table(
+        name,
+        f"Onboarding terms of a {group} (optional; unlisted {name} have none).",
+        (
+            _id(group, f"{group} id"),
+            _money("onboarding_cost", f"paid once if any product of the {group} launches"),
+            Column("min_products", "int", "if any of its products launch, at least this many launch", unit="products", default=0, lower=0),
+        ),
+        key=(group,),
+    )
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "products",
@@ -131,52 +162,14 @@ TABLES: tuple[Table, ...] = (
         key=("product",),
         presence="required",
     ),
-    Table(
-        "categories",
-        "Onboarding terms of a category (optional; unlisted categories have none).",
-        (
-            _id("category", "category id"),
-            _money("onboarding_cost", "paid once if any product of the category launches"),
-            Column("min_products", "int", "if any of its products launch, at least this many launch", unit="products", default=0, lower=0),
-        ),
-        key=("category",),
-    ),
-    Table(
-        "brands",
-        "Onboarding terms of a brand (optional; unlisted brands have none).",
-        (
-            _id("brand", "brand id"),
-            _money("onboarding_cost", "paid once if any product of the brand launches"),
-            Column("min_products", "int", "if any of its products launch, at least this many launch", unit="products", default=0, lower=0),
-        ),
-        key=("brand",),
-    ),
-    Table(
-        "demand",
-        "Calendar demand forecast of `active` products.",
-        (
-            _id("product", "product id", ref="products"),
-            Column("region", "str", "region id", required=True),
-            Column("period", "int", "period", unit="period", required=True, period="horizon"),
-            _units("demand", "forecast demand", required=True),
-            Column("demand_sd", "float", "standard deviation of the forecast", unit="units", default=0.0, lower=0.0),
-        ),
-        key=("product", "region", "period"),
-        presence="when active",
-    ),
-    Table(
-        "launch_curve",
-        "Demand of a `new` product by age since its launch (age 0 = launch period).",
-        (
-            _id("product", "product id", ref="products"),
-            Column("region", "str", "region id", required=True),
-            Column("age", "int", "periods since launch", unit="periods", required=True, lower=0),
-            _units("demand", "forecast demand at that age", required=True),
-            Column("demand_sd", "float", "standard deviation of the forecast", unit="units", default=0.0, lower=0.0),
-        ),
-        key=("product", "region", "age"),
-        presence="when new",
-    ),
+    _onboarding("categories", "category"),
+    _onboarding("brands", "brand"),
+    _forecast("demand", "Calendar demand forecast of `active` products.",
+              Column("period", "int", "period", unit="period", required=True, period="horizon"),
+              "forecast demand", "when active"),
+    _forecast("launch_curve", "Demand of a `new` product by age since its launch (age 0 = launch period).",
+              Column("age", "int", "periods since launch", unit="periods", required=True, lower=0),
+              "forecast demand at that age", "when new"),
     Table(
         "seasonality",
         "Multiplies launch-curve demand of a category in a period (default 1).",

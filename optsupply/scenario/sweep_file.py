@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from optsupply.errors import Problem, UsageError
-from optsupply.scenario import io as _io
+from optsupply.scenario.cells import did_you_mean
+from optsupply.scenario.limits import ENV_MAX_VARIANTS, Limits, over_limit
+from optsupply.scenario.read import TOO_DEEP, deepest_line, flatten
 from optsupply.scenario.changes import (FORM, Variant, _Bad, _change, _parse_target, _parse_value, _split_expr,
                                         _Target, default_name, merge_changes)
 
@@ -22,7 +24,7 @@ __all__ = ["load_sweep"]
 
 
 
-def load_sweep(path: str | os.PathLike, *, limits: _io.Limits | None = None) -> list[Variant]:
+def load_sweep(path: str | os.PathLike, *, limits: Limits | None = None) -> list[Variant]:
     """Read the variants of a sweep file (CSV or TOML).
 
     **CSV**: one variant per row. An optional ``name`` column names it; every
@@ -64,7 +66,7 @@ def load_sweep(path: str | os.PathLike, *, limits: _io.Limits | None = None) -> 
     if not p.is_file():
         raise UsageError(f"sweep file {p} does not exist" if not p.exists() else f"sweep file {p} is not a file")
     suffix = p.suffix.lower()
-    max_variants = (limits if limits is not None else _io.Limits()).max_variants
+    max_variants = (limits if limits is not None else Limits()).max_variants
     if suffix == ".csv":
         variants, problems = _load_csv(p)
     elif suffix == ".toml":
@@ -175,7 +177,7 @@ def _line_of(lines: list[str], needle: str, start: int = 0) -> int | None:
 
 
 def _too_many_variants(what: str, max_variants: int) -> str:
-    return _io.over_limit(what, max_variants, "max_variants", _io.ENV_MAX_VARIANTS)
+    return over_limit(what, max_variants, "max_variants", ENV_MAX_VARIANTS)
 
 
 def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]], list[Problem]]:
@@ -184,7 +186,7 @@ def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]]
     try:
         doc = tomllib.loads(text)
     except RecursionError:
-        return [], [Problem(file, _io.deepest_line(text), None, _io.TOO_DEEP)]
+        return [], [Problem(file, deepest_line(text), None, TOO_DEEP)]
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         line = int(m.group(1)) if m else (len(text.splitlines()) + 1 if "end of document" in str(exc) else None)
@@ -196,7 +198,7 @@ def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]]
         if key not in ("variant", "grid"):
             problems.append(Problem(file, _line_of(lines, key), None,
                                     f"unknown entry '{key}': expected [[variant]] tables or a [grid] table"
-                                    + _io.did_you_mean(key, ["variant", "grid"])))
+                                    + did_you_mean(key, ["variant", "grid"])))
     entries = doc.get("variant", [])
     if not isinstance(entries, list):
         problems.append(Problem(file, _line_of(lines, "variant"), None,
@@ -213,7 +215,7 @@ def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]]
         for k in entry:
             if k not in ("name", "set"):
                 problems.append(Problem(file, _line_of(lines, k, start) or line0, label,
-                                        f"unknown key '{k}': a variant has name and set" + _io.did_you_mean(k, ["name", "set"])))
+                                        f"unknown key '{k}': a variant has name and set" + did_you_mean(k, ["name", "set"])))
         name = entry.get("name", "")
         if not isinstance(name, str):
             problems.append(Problem(file, _line_of(lines, "name", start) or line0, label, "name must be text"))
@@ -275,7 +277,7 @@ def _set_items(sets: Any) -> Iterable[tuple[Any, Any, bool]]:
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"advertising": {"total_budget": x}}`` (TOML dotted keys) → ``{"advertising.total_budget": x}``."""
-    return _io._flatten(dict(table), f"{prefix}." if prefix else "")
+    return flatten(dict(table), f"{prefix}." if prefix else "")
 
 
 def _grid(grid: Any, file: str, lines: list[str], max_variants: int,
