@@ -109,11 +109,15 @@ class PatchHandlers:
                     if t in inv.working_capital:
                         patch.coef[self._row(inv.working_capital[t]), col] = nd.unit_cost[p]
 
+    def _costs_change(self, patch: _Patch, columns: dict[Any, list[tuple[Any, int]]], deltas: dict[Any, float]) -> None:
+        """Each column of ``columns[key]`` costs ``deltas[key]`` more (its objective coefficient falls by it)."""
+        for key, d in deltas.items():
+            for _, col in columns.get(key, ()):
+                patch.cost[col] -= d
+
     def _h_holding(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         stock = self._group("stock_p", self._m.inventory.stock, lambda k: k[0])
-        for p, d in self._delta(keys, self._data.holding, nd.holding).items():
-            for _, col in stock.get(p, ()):
-                patch.cost[col] -= d
+        self._costs_change(patch, stock, self._delta(keys, self._data.holding, nd.holding))
 
     def _h_salvage(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         stock = self._group("stock_p", self._m.inventory.stock, lambda k: k[0])
@@ -125,9 +129,7 @@ class PatchHandlers:
 
     def _h_launch_cost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         y = self._group("y_p", self._m.launch.y, lambda k: k[0])
-        for p, d in self._delta(keys, self._data.launch_cost, nd.launch_cost).items():
-            for _, col in y.get(p, ()):
-                patch.cost[col] -= d
+        self._costs_change(patch, y, self._delta(keys, self._data.launch_cost, nd.launch_cost))
 
     def _h_lost(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         """cost_lost_sale = Σ lost·(potential − sales): the potential's variables are read off the model."""
@@ -153,9 +155,7 @@ class PatchHandlers:
         for pw in keys:
             if needs_setup(self._built, *pw) != needs_setup(nd, *pw):
                 raise _Rebuild(f"order set-up binaries of {pw} appear or vanish (order_cost ↔ 0)")
-        for pw, d in self._delta(keys, self._data.order_cost, nd.order_cost).items():
-            for _, col in placed.get(pw, ()):
-                patch.cost[col] -= d
+        self._costs_change(patch, placed, self._delta(keys, self._data.order_cost, nd.order_cost))
 
     def _h_activation(self, keys: list, nd: ModelData, patch: _Patch) -> None:
         act = self._m.inventory.active_w
@@ -177,9 +177,7 @@ class PatchHandlers:
         for wr in keys:
             if (self._built.lane_fixed[wr] > 0) != (nd.lane_fixed[wr] > 0):
                 raise _Rebuild(f"the lane binaries of {wr} appear or vanish (fixed_cost ↔ 0)")
-        for wr, d in self._delta(keys, self._data.lane_fixed, nd.lane_fixed).items():
-            for _, col in used.get(wr, ()):
-                patch.cost[col] -= d
+        self._costs_change(patch, used, self._delta(keys, self._data.lane_fixed, nd.lane_fixed))
 
     # -- right-hand sides and capacity coefficients
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from optsupply.errors import UsageError
 from optsupply.scenario.cells import did_you_mean
+from optsupply.scenario.write import fmt_float
 from optsupply.scenario.schema import SETTING_BY_KEY, TABLE_BY_NAME, TABLES
 
 __all__ = ["Variant", "parse_set", "merge_changes", "format_changes", "default_name", "FORM", "VALUE_FORM"]
@@ -251,7 +252,7 @@ def _parse_value(target: _Target, raw: Any) -> Any:
         raise _Bad(f"'{text}' is not {VALUE_FORM}")
     x = float(num.replace("_", ""))
     if op:
-        return f"{op}{_fmt_num(x)}"
+        return f"{op}{fmt_float(x, whole_below=1e15)}"
     if target.dtype == "int" and x.is_integer():
         return int(x)
     return int(x) if x.is_integer() and "." not in num and "e" not in num.lower() else x
@@ -271,19 +272,11 @@ def _expr(key: str, row: Any) -> str:
     return f"{key}[{'/'.join(row) if isinstance(row, tuple) else row}]"
 
 
-def _fmt_num(x: float) -> str:
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if float(x).is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return repr(float(x))
-
-
 def _fmt_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        return _fmt_num(v)
+        return fmt_float(v, whole_below=1e15)
     return str(v)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import math
@@ -22,6 +23,17 @@ from optsupply.scenario.changes import (FORM, Variant, _Bad, _change, _parse_tar
 __all__ = ["load_sweep"]
 
 
+
+
+def _variant(name: str, pairs: list[tuple[str, Any]], problems: list[Problem], where: Problem) -> Variant | None:
+    """The variant of ``pairs`` (named after its changes when ``name`` is empty); None, with the problem
+    reported at ``where``, when the changes contradict each other."""
+    try:
+        changes = merge_changes(pairs)
+    except UsageError as exc:
+        problems.append(dataclasses.replace(where, message=str(exc)))
+        return None
+    return Variant(name or default_name(changes), changes)
 
 
 def load_sweep(path: str | os.PathLike, *, limits: Limits | None = None) -> list[Variant]:
@@ -156,15 +168,10 @@ def _load_csv(path: Path) -> tuple[list[tuple[Variant, int]], list[Problem]]:
             except _Bad as exc:
                 problems.append(Problem(file, i, header[j], str(exc)))
                 bad = True
-        if bad:
-            continue
-        try:
-            changes = merge_changes(pairs)
-        except UsageError as exc:
-            problems.append(Problem(file, i, None, str(exc)))
-            continue
         name = cells[name_col].strip() if name_col is not None else ""
-        variants.append((Variant(name or default_name(changes), changes), i))
+        variant = None if bad else _variant(name, pairs, problems, Problem(file, i, None, ""))
+        if variant is not None:
+            variants.append((variant, i))
     return variants, problems
 
 
@@ -247,14 +254,9 @@ def _load_toml(path: Path, max_variants: int) -> tuple[list[tuple[Variant, int]]
             problems.append(Problem(file, _line_of(lines, "set", start) or line0, label,
                                     "set must be a list of \"TABLE.COLUMN[KEY]=VALUE\" texts or a table"))
             bad = True
-        if bad:
-            continue
-        try:
-            changes = merge_changes(pairs)
-        except UsageError as exc:
-            problems.append(Problem(file, line0, label, str(exc)))
-            continue
-        variants.append((Variant(name or default_name(changes), changes), line0))
+        variant = None if bad else _variant(name, pairs, problems, Problem(file, line0, label, ""))
+        if variant is not None:
+            variants.append((variant, line0))
     if "grid" in doc:
         grid_variants, grid_problems = _grid(doc["grid"], file, lines, max_variants, len(variants))
         variants += grid_variants

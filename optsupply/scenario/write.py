@@ -28,11 +28,12 @@ def format_cell_frame(table: Table, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=table.column_names)
 
 
-def fmt_float(v: float) -> str:
-    """A float as written to a cell: whole numbers without a point, ``inf``/``-inf``, else the shortest repr."""
+def fmt_float(v: float, whole_below: float = 1e16) -> str:
+    """A float as written to a cell: whole numbers below ``whole_below`` without a point, ``inf``/``-inf``,
+    else the shortest repr."""
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if float(v).is_integer() and abs(v) < 1e16:
+    if float(v).is_integer() and abs(v) < whole_below:
         return str(int(v))
     return repr(float(v))
 
