@@ -89,6 +89,11 @@ def _id(name: str, doc: str, ref: str | None = None) -> Column:
     return Column(name, "str", doc, required=True, ref=ref)
 
 
+def _product_warehouse() -> tuple[Column, Column]:
+    """The key columns of a product in a warehouse (supply, initial stock, pipeline)."""
+    return _id("product", "product id", ref="products"), _id("warehouse", "warehouse id", ref="warehouses")
+
+
 #: largest units and ad spend of one history row: the forecast squares and sums them, which stays exact and finite
 #: far beyond this (a trillion units a period), while 1e300 would overflow
 HISTORY_MAX = 1e12
@@ -195,8 +200,7 @@ TABLES: tuple[Table, ...] = (
         "supply",
         "Which product can be stocked in which warehouse, and on what terms.",
         (
-            _id("product", "product id", ref="products"),
-            _id("warehouse", "warehouse id", ref="warehouses"),
+            *_product_warehouse(),
             Column("lead_time", "int", "periods from order to receipt", unit="periods", default=0, lower=0),
             _money("order_cost", "fixed cost per order placed", unit="currency/order"),
             _units("min_order", "minimum units per order", default=0.0),
@@ -210,8 +214,7 @@ TABLES: tuple[Table, ...] = (
         "initial_stock",
         "Units on hand before period 0.",
         (
-            _id("product", "product id", ref="products"),
-            _id("warehouse", "warehouse id", ref="warehouses"),
+            *_product_warehouse(),
             _units("units", "units on hand", required=True),
         ),
         key=("product", "warehouse"),
@@ -220,8 +223,7 @@ TABLES: tuple[Table, ...] = (
         "pipeline",
         "Receipts already on the way.",
         (
-            _id("product", "product id", ref="products"),
-            _id("warehouse", "warehouse id", ref="warehouses"),
+            *_product_warehouse(),
             Column("period", "int", "period of arrival", unit="period", required=True, period="horizon"),
             _units("units", "units arriving", required=True),
         ),
