@@ -18,7 +18,7 @@ clock and a CPU clock (the process's CPU, all threads):
 ``validate``
     the loader's checks and typing (what :meth:`Scenario.load` does after reading);
 ``baseline``
-    the siloed baseline (:func:`optsupply.baselines.rules.siloed_plan`), its profit
+    the siloed baseline (:func:`optsupply.baselines.siloed.siloed_plan`), its profit
     is compared with the joint plan's (not part of the total);
 ``build``
     :func:`optsupply.model.prepare` + :func:`optsupply.model.build_model`;
@@ -243,7 +243,7 @@ def _import_everything() -> None:
     """Import what the phases use, so that no phase pays for an import."""
     import importlib
 
-    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baselines.rules", "optsupply.scenario.generate",
+    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baselines.siloed", "optsupply.scenario.generate",
                    "optsupply.model", "optsupply.optimizer.optimize", "optsupply.plan.core", "optsupply.optimizer.highs", "optsupply.plan.check"):
         importlib.import_module(module)
 
@@ -321,7 +321,7 @@ def _sum(row: dict, what: str) -> float | None:
 
 
 def _run(spec: Spec, opts: Options, run: _Run) -> None:
-    from optsupply.baselines.rules import siloed_plan
+    from optsupply.baselines.siloed import siloed_plan
     from optsupply.plan.check import check_plan
 
     row = run.row
