@@ -47,19 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optsupply.baselines.common import (
-    _Ads,
-    _ads_on_the_true_curve,
-    _cap_channels,
-    _Data,
-    _drop_short_groups,
-    _groups,
-    _launch_limit,
-    _launch_periods_individual,
-    _launch_values,
-    _top_per_period,
-    _top_up,
-)
+from optsupply.baselines.common import (_Ads, _ads_on_the_true_curve, _cap_channels, _Data, _drop_short_groups, _groups,
+                                        _launch_limit, _launch_periods_individual, _launch_values, _top_per_period, _top_up)
 from optsupply.curves import hill
 
 __all__ = ["profitable_spend", "hill_slope"]

@@ -1,4 +1,4 @@
-"""The demand forecast of active products: step 2 of the forecaster (:mod:`optsupply.forecasting`).
+r"""The demand forecast of active products: step 2 of the forecaster (:mod:`optsupply.forecasting`).
 
 :func:`forecast_active` deseasonalises each active product's total (with the
 seasonal indices of :mod:`optsupply.forecasting.seasonal`, whose conventions
@@ -15,6 +15,70 @@ Measured on generated scenarios (``generate("medium", 1)``, rolling origins
 −26, −20, −14, −8, horizons up to 12, product × region × period): WAPE 0.446
 against 0.595 for seasonal-naive ``y(t−52)``; the noise floor (the true
 expected baseline) is 0.443.
+
+The steps
+---------
+Per active product ``p`` of category ``c`` (``y_t`` its units summed over
+regions, ``t`` from its first history row to ``origin − 1``, zero where no
+row; ``x_t`` its ad spend):
+
+1. deseasonalise: :math:`z_t = y_t / s_c(t \bmod L)` (index floored at 0.05);
+2. take advertising out (the forecast is the *baseline* demand: the
+   optimizer adds the uplift of the ads it plans from ``response.csv``):
+
+   * default (``ads="impute"``): every period with ``x_t > 0`` gets the
+     mean of ``z`` over the periods *without* spend in the centred window
+     ``t ± 13`` (``AD_WINDOW = 27``; at least 3 such periods, else the
+     product's ad-free mean). These periods are then left out of the
+     residual variance. On generated scenarios (ads lift mature products'
+     sales by about 13 % on average) this removes most of the ad effect
+     (bias of the baseline +3 % instead of +12 %) at no cost in accuracy;
+   * ``uplift`` given: :math:`z_t = \max(y_t - u_t, 0)/s_c(t)` with a
+     fitted uplift (e.g. :func:`optsupply.forecasting.response.history_uplift`);
+   * ``ads="keep"``: no adjustment (the forecast then contains the
+     history's average ad effect);
+3. fit statsmodels ``ExponentialSmoothing(z, trend="add",
+   damped_trend=True)`` — ETS(A,Ad,N): level ``ℓ``, additive trend ``b``
+   damped by ``φ ∈ [0.8, 0.98]`` (the usual bounds), initial state and
+   smoothing parameters by least squares. The h-step forecast is
+   :math:`\hat z_{T+h} = \ell_T + (\phi + \dots + \phi^h) b_T`: a recent
+   trend is followed but flattens out, which keeps damped-trend smoothing
+   accurate on long horizons (Gardner & McKenzie 1985). Products with a
+   converged Bass fit in ``bass_fits`` (recent launches) use
+   :math:`\hat z_t = m\,[F(a+1) - F(a)]`, ``a = t − launch``, instead:
+   a level or trend cannot see the end of a diffusion curve;
+4. reseasonalise: :math:`D_t = \max(\hat z_t, 0)\, s_c(t \bmod L)`;
+5. split over regions by the product's shares in its last ``min(L, n)``
+   periods (a whole season, so the split is not tilted by the season),
+   with a light Dirichlet prior towards the category's regional shares
+   (``κ = R_p`` pseudo-units, ``R_p`` the product's regions; negligible
+   for a product with real volume):
+   :math:`w_r = (n_r + \kappa\pi_r) / (N + \kappa)`, ``d_{rt} = w_r D_t``;
+6. ``demand_sd``: the product-level h-step forecast sd
+   (:func:`ets_variance_factors`, σ from the in-sample one-step residuals,
+   ``SSE/(n−4)``; the Bass fit's residual se for Bass products),
+   reseasonalised and scaled to the region by its share, plus the region's
+   own Poisson variance, which the product total averages away:
+
+   .. math:: sd_{rt} = \sqrt{\big(w_r\, s_c(t)\, \sigma_h\big)^2 + d_{rt}}
+             \;\ge\; \sqrt{d_{rt}},
+
+   so it is never 0 for positive demand (on generated scenarios it
+   matches the true noise sd to within a few percent; the plain
+   ``max(w σ, √d)`` floor was 5–15 % too small).
+
+Rows are written for every region in which the product has a history row.
+The series end at the last history period before ``origin`` (normally
+``origin − 1``); if the whole history stops earlier, the periods up to
+``origin`` are forecast as extra steps, not read as zero sales.
+
+Fallbacks (each with a note): an all-zero series → demand 0 and sd 0;
+fewer than ``MIN_TREND_PERIODS`` (10) periods → the mean of ``z`` as a
+flat level (a single period: that value, reseasonalised), σ = sample sd
+of ``z`` (0 for a single period, leaving the Poisson part); a failed
+statsmodels fit → the mean level of the last ``min(L, n)`` periods. An
+active product without any history before ``origin`` gets no rows (the
+caller keeps the planner's ``demand.csv`` rows) and a note.
 """
 
 from __future__ import annotations
@@ -118,67 +182,9 @@ def forecast_active(sc, indices: pd.DataFrame, L: int, H: int, *, origin: int = 
                     ads: str = "impute", bass_fits: pd.DataFrame | None = None, details: bool = False):
     r"""Demand of active products per region for periods ``origin … origin+H−1``.
 
-    Per active product ``p`` of category ``c`` (``y_t`` its units summed over
-    regions, ``t`` from its first history row to ``origin − 1``, zero where no
-    row; ``x_t`` its ad spend):
-
-    1. deseasonalise: :math:`z_t = y_t / s_c(t \bmod L)` (index floored at 0.05);
-    2. take advertising out (the forecast is the *baseline* demand: the
-       optimizer adds the uplift of the ads it plans from ``response.csv``):
-
-       * default (``ads="impute"``): every period with ``x_t > 0`` gets the
-         mean of ``z`` over the periods *without* spend in the centred window
-         ``t ± 13`` (``AD_WINDOW = 27``; at least 3 such periods, else the
-         product's ad-free mean). These periods are then left out of the
-         residual variance. On generated scenarios (ads lift mature products'
-         sales by about 13 % on average) this removes most of the ad effect
-         (bias of the baseline +3 % instead of +12 %) at no cost in accuracy;
-       * ``uplift`` given: :math:`z_t = \max(y_t - u_t, 0)/s_c(t)` with a
-         fitted uplift (e.g. :func:`optsupply.forecasting.response.history_uplift`);
-       * ``ads="keep"``: no adjustment (the forecast then contains the
-         history's average ad effect);
-    3. fit statsmodels ``ExponentialSmoothing(z, trend="add",
-       damped_trend=True)`` — ETS(A,Ad,N): level ``ℓ``, additive trend ``b``
-       damped by ``φ ∈ [0.8, 0.98]`` (the usual bounds), initial state and
-       smoothing parameters by least squares. The h-step forecast is
-       :math:`\hat z_{T+h} = \ell_T + (\phi + \dots + \phi^h) b_T`: a recent
-       trend is followed but flattens out, which keeps damped-trend smoothing
-       accurate on long horizons (Gardner & McKenzie 1985). Products with a
-       converged Bass fit in ``bass_fits`` (recent launches) use
-       :math:`\hat z_t = m\,[F(a+1) - F(a)]`, ``a = t − launch``, instead:
-       a level or trend cannot see the end of a diffusion curve;
-    4. reseasonalise: :math:`D_t = \max(\hat z_t, 0)\, s_c(t \bmod L)`;
-    5. split over regions by the product's shares in its last ``min(L, n)``
-       periods (a whole season, so the split is not tilted by the season),
-       with a light Dirichlet prior towards the category's regional shares
-       (``κ = R_p`` pseudo-units, ``R_p`` the product's regions; negligible
-       for a product with real volume):
-       :math:`w_r = (n_r + \kappa\pi_r) / (N + \kappa)`, ``d_{rt} = w_r D_t``;
-    6. ``demand_sd``: the product-level h-step forecast sd
-       (:func:`ets_variance_factors`, σ from the in-sample one-step residuals,
-       ``SSE/(n−4)``; the Bass fit's residual se for Bass products),
-       reseasonalised and scaled to the region by its share, plus the region's
-       own Poisson variance, which the product total averages away:
-
-       .. math:: sd_{rt} = \sqrt{\big(w_r\, s_c(t)\, \sigma_h\big)^2 + d_{rt}}
-                 \;\ge\; \sqrt{d_{rt}},
-
-       so it is never 0 for positive demand (on generated scenarios it
-       matches the true noise sd to within a few percent; the plain
-       ``max(w σ, √d)`` floor was 5–15 % too small).
-
-    Rows are written for every region in which the product has a history row.
-    The series end at the last history period before ``origin`` (normally
-    ``origin − 1``); if the whole history stops earlier, the periods up to
-    ``origin`` are forecast as extra steps, not read as zero sales.
-
-    Fallbacks (each with a note): an all-zero series → demand 0 and sd 0;
-    fewer than ``MIN_TREND_PERIODS`` (10) periods → the mean of ``z`` as a
-    flat level (a single period: that value, reseasonalised), σ = sample sd
-    of ``z`` (0 for a single period, leaving the Poisson part); a failed
-    statsmodels fit → the mean level of the last ``min(L, n)`` periods. An
-    active product without any history before ``origin`` gets no rows (the
-    caller keeps the planner's ``demand.csv`` rows) and a note.
+    The steps (deseasonalise, take the ads out, damped-trend smoothing or the
+    Bass curve, reseasonalise, split over regions, ``demand_sd``) and the
+    fallbacks for odd history are in the module docstring.
 
     Parameters
     ----------
@@ -186,7 +192,7 @@ def forecast_active(sc, indices: pd.DataFrame, L: int, H: int, *, origin: int = 
         Uses ``products`` (product, category, status) and ``history`` (unless
         ``history`` is given).
     indices : DataFrame
-        category, pos, index (:func:`seasonal_indices`); missing → 1.
+        category, pos, index (:func:`optsupply.forecasting.seasonal.seasonal_indices`); missing → 1.
     L, H : int
         Season length and number of periods to forecast.
     origin : int

@@ -1,4 +1,4 @@
-"""Seasonal indices per category, and the conventions the forecast of active products shares.
+r"""Seasonal indices per category, and the conventions the forecast of active products shares.
 
 :func:`seasonal_indices` works on the product totals (units summed over
 regions) of ``history.csv``: it pools a multiplicative seasonal index per
@@ -23,6 +23,64 @@ Conventions shared by both
 * Nothing here raises on odd data: products with too little history get a
   documented fallback and a note (see
   :func:`optsupply.forecasting.active.forecast_active`).
+
+The seasonal index
+------------------
+Method (per category, pooled over its *mature* products: products already
+selling in the first period of the history, with at least a season ``L`` of
+history and some sales). Let ``y[p,t]`` be product ``p``'s total units in
+period ``t`` and ``s(pos)`` the index (start ``s ≡ 1``). Only cells
+without ad spend enter (ad bursts at random weeks would otherwise leak
+into the index: on generated scenarios they doubled its error). Repeat
+three times (backfitting):
+
+1. **Level** of each product: ordinary least squares of the deseasonalised
+   series on time, :math:`z_{pt} = y_{pt}/s(\mathrm{pos}_t) \approx a_p + b_p t`,
+   so ``ℓ[p,t] = max(a_p + b_p t, 0.05·mean z_p)``. A straight line removes
+   each product's own level and slow trend, so a growing product does not
+   tilt the index; it uses every period (a centred moving average of
+   length ``L`` would throw away half a season at each end, half of a
+   two-season history).
+2. **Raw index** per position, a ratio of sums over products and years
+   (the Poisson maximum-likelihood estimate given the levels; it weights
+   products by volume and is not upset by zero sales):
+
+   .. math:: r(\mathrm{pos}) = \frac{\sum_{p}\sum_{t:\,\mathrm{pos}_t=\mathrm{pos}} y_{pt}}
+                                    {\sum_{p}\sum_{t:\,\mathrm{pos}_t=\mathrm{pos}} \ell_{pt}},
+             \qquad W(\mathrm{pos}) = \sum \ell_{pt}.
+
+   The noise variance comes from the scatter of the single cells around
+   their position's ratio (pure error, independent of any smoothing
+   model), as a sandwich estimate of each ratio's variance pooled over
+   positions, :math:`\mathrm{Var}\,r(\mathrm{pos}) \approx \hat\sigma^2 / W(\mathrm{pos})`:
+
+   .. math:: \hat\sigma^2 = \operatorname{mean}_{\mathrm{pos}}\Big[\frac{m}{m-1}
+             \frac{\sum_{t:\,\mathrm{pos}} (y_{pt} - r\,\ell_{pt})^2}{W(\mathrm{pos})}\Big]
+
+   (``m`` cells at the position). Unlike the Poisson formula it holds for
+   over-dispersed sales too, so the next step does not overfit.
+3. **Fourier smoothing.** Weighted least squares of ``r`` on
+   ``1, cos(2πk·pos/L), sin(2πk·pos/L)``, k = 1 … K, with the number of
+   columns chosen by the Schwarz criterion with the known (pure-error)
+   variance, :math:`\mathrm{BIC} = \mathrm{RSS}_W/\hat\sigma^2 + p \ln n_{pos}`,
+   over the nested models ``p = 1, 3, 5, …, L`` (``p = 1`` is "no
+   seasonality", ``p = L`` the raw index). Yearly retail seasons are smooth,
+   so a few harmonics usually win and the noise of single weeks is not
+   copied into the forecast; a sharp peak is kept if the data demand it.
+   (Mallows' :math:`C_p`, penalty 2 instead of :math:`\ln n_{pos}`,
+   overfitted: on pure noise it sometimes kept 17 columns; on generated
+   scenarios BIC cut the index error by a quarter.)
+4. **Shrinkage towards 1** when the data are thin: the seasonal deviations
+   are multiplied by the positive-part James–Stein factor
+   :math:`w = \max(0, 1 - (p-1)/\chi^2)`, with
+   :math:`\chi^2 = \sum W (\hat s - \hat\beta_0)^2 / \hat\sigma^2` the
+   signal-to-noise statistic of the fitted deviations (≈ 1 for a clear
+   season, → 0 when it is indistinguishable from noise).
+5. ``s = max(1 + w(ŝ/mean ŝ − 1), 0.05)``, renormalised to mean 1 over the
+   ``L`` positions.
+
+Categories in ``products.csv`` without mature history (only new products,
+only recent launches, history shorter than ``L``) get ``index = 1.0``.
 """
 
 from __future__ import annotations
@@ -234,61 +292,11 @@ def _smooth_index(ratio: np.ndarray, weight: np.ndarray, sigma2: float, L: int) 
 def seasonal_indices(sc, L: int, *, history: pd.DataFrame | None = None, details: bool = False):
     r"""Multiplicative seasonal index per category and season position.
 
-    Method (per category, pooled over its *mature* products: products already
-    selling in the first period of the history, with at least a season ``L`` of
-    history and some sales). Let ``y[p,t]`` be product ``p``'s total units in
-    period ``t`` and ``s(pos)`` the index (start ``s ≡ 1``). Only cells
-    without ad spend enter (ad bursts at random weeks would otherwise leak
-    into the index: on generated scenarios they doubled its error). Repeat
-    three times (backfitting):
-
-    1. **Level** of each product: ordinary least squares of the deseasonalised
-       series on time, :math:`z_{pt} = y_{pt}/s(\mathrm{pos}_t) \approx a_p + b_p t`,
-       so ``ℓ[p,t] = max(a_p + b_p t, 0.05·mean z_p)``. A straight line removes
-       each product's own level and slow trend, so a growing product does not
-       tilt the index; it uses every period (a centred moving average of
-       length ``L`` would throw away half a season at each end, half of a
-       two-season history).
-    2. **Raw index** per position, a ratio of sums over products and years
-       (the Poisson maximum-likelihood estimate given the levels; it weights
-       products by volume and is not upset by zero sales):
-
-       .. math:: r(\mathrm{pos}) = \frac{\sum_{p}\sum_{t:\,\mathrm{pos}_t=\mathrm{pos}} y_{pt}}
-                                        {\sum_{p}\sum_{t:\,\mathrm{pos}_t=\mathrm{pos}} \ell_{pt}},
-                 \qquad W(\mathrm{pos}) = \sum \ell_{pt}.
-
-       The noise variance comes from the scatter of the single cells around
-       their position's ratio (pure error, independent of any smoothing
-       model), as a sandwich estimate of each ratio's variance pooled over
-       positions, :math:`\mathrm{Var}\,r(\mathrm{pos}) \approx \hat\sigma^2 / W(\mathrm{pos})`:
-
-       .. math:: \hat\sigma^2 = \operatorname{mean}_{\mathrm{pos}}\Big[\frac{m}{m-1}
-                 \frac{\sum_{t:\,\mathrm{pos}} (y_{pt} - r\,\ell_{pt})^2}{W(\mathrm{pos})}\Big]
-
-       (``m`` cells at the position). Unlike the Poisson formula it holds for
-       over-dispersed sales too, so the next step does not overfit.
-    3. **Fourier smoothing.** Weighted least squares of ``r`` on
-       ``1, cos(2πk·pos/L), sin(2πk·pos/L)``, k = 1 … K, with the number of
-       columns chosen by the Schwarz criterion with the known (pure-error)
-       variance, :math:`\mathrm{BIC} = \mathrm{RSS}_W/\hat\sigma^2 + p \ln n_{pos}`,
-       over the nested models ``p = 1, 3, 5, …, L`` (``p = 1`` is "no
-       seasonality", ``p = L`` the raw index). Yearly retail seasons are smooth,
-       so a few harmonics usually win and the noise of single weeks is not
-       copied into the forecast; a sharp peak is kept if the data demand it.
-       (Mallows' :math:`C_p`, penalty 2 instead of :math:`\ln n_{pos}`,
-       overfitted: on pure noise it sometimes kept 17 columns; on generated
-       scenarios BIC cut the index error by a quarter.)
-    4. **Shrinkage towards 1** when the data are thin: the seasonal deviations
-       are multiplied by the positive-part James–Stein factor
-       :math:`w = \max(0, 1 - (p-1)/\chi^2)`, with
-       :math:`\chi^2 = \sum W (\hat s - \hat\beta_0)^2 / \hat\sigma^2` the
-       signal-to-noise statistic of the fitted deviations (≈ 1 for a clear
-       season, → 0 when it is indistinguishable from noise).
-    5. ``s = max(1 + w(ŝ/mean ŝ − 1), 0.05)``, renormalised to mean 1 over the
-       ``L`` positions.
-
-    Categories in ``products.csv`` without mature history (only new products,
-    only recent launches, history shorter than ``L``) get ``index = 1.0``.
+    The method (mature products, backfitted levels and raw ratios, Fourier
+    smoothing chosen by BIC, James–Stein shrinkage towards 1) is in the module
+    docstring. Categories in ``products.csv`` without mature history (only new
+    products, only recent launches, history shorter than ``L``) get
+    ``index = 1.0``.
 
     Parameters
     ----------
