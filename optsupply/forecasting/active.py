@@ -90,6 +90,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optsupply.curves import bass_increment
 from optsupply.forecasting.seasonal import INDEX_FLOOR, _index_table, _Panel, _panel
 
 __all__ = ["forecast_active", "ets_variance_factors"]
@@ -304,7 +305,7 @@ def _forecast_product(i: int, panel: _Panel, Z: np.ndarray, imputed: np.ndarray,
                f"period {stop - 1}: read as zero sales")
     if bf is not None and np.any(z > 0):
         ages = fperiods - bf["launch_period"]
-        inc = _bass_increment(np.maximum(ages, 0), bf["p"], bf["q"])
+        inc = bass_increment(np.maximum(ages, 0), bf["p"], bf["q"])
         D[i] = np.where(ages >= 0, bf["m"] * inc, 0.0)
         SD[i] = bf["rse"] if np.isfinite(bf["rse"]) else 0.0
         row.update(model="bass", level=float(D[i, 0]), trend=0.0, sigma=SD[i, 0])
@@ -395,13 +396,6 @@ def _usable_bass_fits(fits: pd.DataFrame | None) -> dict[str, dict[str, float]]:
             out[str(prod)] = {"launch_period": int(lp), "m": float(m), "p": float(p), "q": float(q),
                               "rse": float(r) if r is not None and np.isfinite(r) else np.nan}
     return out
-
-
-def _bass_increment(age: np.ndarray, p: float, q: float) -> np.ndarray:
-    """m-free Bass share adopted in period ``age``: F(age+1) − F(age) (optsupply.forecasting.bass)."""
-    from .bass import bass_increment
-
-    return np.asarray(bass_increment(np.asarray(age, dtype="float64"), p, q), dtype="float64")
 
 
 def _impute_ad_periods(Z: np.ndarray, inside: np.ndarray, spend: np.ndarray,

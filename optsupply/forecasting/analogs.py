@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from optsupply.forecasting.bass import BassFit, _increment, bass_increment, detect_launch, fit_bass
+from optsupply.curves import _increment, bass_increment
+from optsupply.forecasting.bass import BassFit, detect_launch, fit_bass
 
 logger = logging.getLogger(__name__)
 

@@ -91,7 +91,7 @@ def baseline_units(sc, indices: pd.DataFrame, fits: pd.DataFrame, L: int) -> pd.
     -------
     DataFrame with columns product, period, units.
     """
-    from optsupply.forecasting.bass import bass_increment
+    from optsupply.curves import bass_increment
 
     totals = product_totals(sc.history)
     if totals.empty:

@@ -81,7 +81,7 @@ from optsupply.forecasting.analogs import (
     _series,
     _Shape,
 )
-from optsupply.forecasting.bass import bass_increment
+from optsupply.curves import bass_increment
 
 logger = logging.getLogger(__name__)
 
