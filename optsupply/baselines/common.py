@@ -365,6 +365,8 @@ def _base_demand(d: _Data, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 @dataclass
 @dataclass
 class _Ads:
+    """A marketing rule's spend per advertised response row and period, with its effective spend and uplift."""
+
     rows: np.ndarray  # response rows advertised
     spend: np.ndarray  # rows × T
     effective: np.ndarray

@@ -85,6 +85,7 @@ def _launch_periods(d: _Data) -> np.ndarray:
 
 
 def _advertising(d: _Data, base: np.ndarray, active: np.ndarray) -> _Ads:
+    """The naive marketing rule: the whole budget split by forecast revenue, evenly over channels and active periods."""
     H = d.H
     n_active = active.sum(axis=1)
     revenue = d.price * base.sum(axis=(1, 2))

@@ -19,7 +19,8 @@ team picks the highest launch value among: keeping the group as it is (when it
 meets its minimum), topping it up with its best members not launched (each at
 its first period with room; when that reaches the minimum) and dropping its
 optional members (when it has no must_launch member); ties in that order.
-Whatever still breaks a minimum after the passes is dropped as in step 3.
+Whatever still breaks a minimum after the passes is dropped as in step 3 of
+the naive rule.
 
 **Marketing.** Per (product, channel) with a response row: the steady spend
 at which the true Hill curve's marginal margin falls to 1. A spend x every
