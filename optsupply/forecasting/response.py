@@ -47,7 +47,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-
 from typing import Any
 
 import numpy as np
@@ -172,7 +171,7 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
     ``K`` inside the grid range (``> 0``), ``0 <= M <= max_uplift_cap``.
 
     With ``shape_prior = (s0, τ)`` the loss gets the penalty
-    :math:`\hat\sigma^2 (\ln s - \ln s_0)^2 / 	au^2` — a weak log-normal
+    :math:`\hat\sigma^2 (\ln s - \ln s_0)^2 / \tau^2` — a weak log-normal
     prior on the shape (MAP estimate), with :math:`\hat\sigma^2` the residual
     variance of the best grid point. With short, noisy series a free shape
     tends to jump to a step (``s = 4``) that fits a few noise spikes; the
