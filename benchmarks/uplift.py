@@ -9,8 +9,8 @@ For each instance (every plan checked with :func:`optsupply.plan.check.check_pla
 recomputed from the plan tables by :func:`optsupply.plan.check.evaluate_plan`, all on the same
 demand: the forecast, no safety stock in any plan):
 
-* **naive** — :func:`optsupply.baselines.rules.siloed_plan` with its default (naive) rules, for reference;
-* **(a) practitioner** — :func:`optsupply.baselines.rules.practitioner_plan`;
+* **naive** — :func:`optsupply.baselines.siloed.siloed_plan` with its default (naive) rules, for reference;
+* **(a) practitioner** — :func:`optsupply.baselines.siloed.practitioner_plan`;
 * **(b) supply-optimal** — (a)'s launches, featured products and ad spend fixed, supply optimised
   (:func:`optsupply.analysis.sequential.optimal_supply_plan`);
 * **(c) sequential** — commercial decisions optimised on gross margin without supply costs or
@@ -45,7 +45,9 @@ from pathlib import Path
 from typing import Any
 
 import optsupply as ops
-from optsupply.baselines.rules import BaselineError, practitioner_plan, siloed_plan, uplift_report
+from optsupply.baselines.common import BaselineError
+from optsupply.baselines.report import uplift_report
+from optsupply.baselines.siloed import practitioner_plan, siloed_plan
 from optsupply.scenario.generate import generate
 from optsupply.plan.core import COST_KEYS
 from optsupply.analysis.sequential import optimal_supply_plan, sequential_plan

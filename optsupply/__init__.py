@@ -39,8 +39,8 @@ _LAZY = {"solve": ("optsupply.optimizer.optimize", "solve"), "Plan": ("optsupply
          "sensitivity": ("optsupply.analysis.sensitivity", "sensitivity"),
          "explain": ("optsupply.optimizer.explain", "explain"),
          "check_plan": ("optsupply.plan.check", "check_plan"), "evaluate_plan": ("optsupply.plan.check", "evaluate_plan"),
-         "practitioner_plan": ("optsupply.baselines.rules", "practitioner_plan"),
-         "siloed_plan": ("optsupply.baselines.rules", "siloed_plan")}
+         "practitioner_plan": ("optsupply.baselines.siloed", "practitioner_plan"),
+         "siloed_plan": ("optsupply.baselines.siloed", "siloed_plan")}
 
 
 def __getattr__(name: str) -> Any:

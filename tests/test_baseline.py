@@ -22,14 +22,10 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.baselines.rules import (
-    REVIEW_RULES,
-    SAFETY_Z,
-    WAREHOUSE_RULES,
-    BaselineError,
-    siloed_plan,
-    uplift_report,
-)
+from optsupply.baselines.common import BaselineError
+from optsupply.baselines.report import uplift_report
+from optsupply.baselines.siloed import siloed_plan
+from optsupply.baselines.supply import REVIEW_RULES, SAFETY_Z, WAREHOUSE_RULES
 from optsupply.scenario.generate import generate
 from optsupply.plan.check import check_plan
 from tests.conftest import write

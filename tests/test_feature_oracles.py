@@ -39,7 +39,7 @@ import pandas as pd
 import pytest
 
 import optsupply as ops
-from optsupply.baselines.rules import practitioner_plan
+from optsupply.baselines.siloed import practitioner_plan
 from optsupply.scenario.generate import generate
 from optsupply.scenario.generate_params import LAYOUT, SIZES
 from optsupply.analysis.sweep import sweep

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from optsupply.forecasting.bass import BassFit, bass_cdf, bass_density, bass_increment, detect_launch, fit_bass
+from optsupply.curves import bass_cdf, bass_density, bass_increment
+from optsupply.forecasting.bass import BassFit, detect_launch, fit_bass
 
 R_EXAMPLE = Path(__file__).parent / "data" / "bass_nls_R_example.json"  # copied from shared refdata/bass (sources inside)
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import curve_fit
 
-from optsupply.forecasting.bass import bass_cdf, bass_increment
-from optsupply.forecasting.coldstart import (CURVE_COLUMNS, EXPLAIN_COLUMNS, FIT_COLUMNS, PRIOR_P, PRIOR_Q, cold_start,
-                                          fit_analogs, forecast_new_product)
+from optsupply.curves import bass_cdf, bass_increment
+from optsupply.forecasting.analogs import FIT_COLUMNS, PRIOR_P, PRIOR_Q, fit_analogs
+from optsupply.forecasting.coldstart import CURVE_COLUMNS, EXPLAIN_COLUMNS, cold_start, forecast_new_product
 from optsupply.scenario.generate import _Builder, generate
 from optsupply.scenario.generate_params import PRICE_ELASTICITY, SEASON_LENGTH
 

@@ -16,13 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optsupply.forecasting.seasonal import (
-    ets_variance_factors,
-    forecast_active,
-    horizon_seasonality,
-    season_length,
-    seasonal_indices,
-)
+from optsupply.forecasting.active import ets_variance_factors, forecast_active
+from optsupply.forecasting.seasonal import horizon_seasonality, season_length, seasonal_indices
 
 L = 52
 PERIODS = np.arange(-104, 0)

@@ -1,6 +1,6 @@
 """The three baselines of the uplift benchmark, each rule checked against a hand calculation.
 
-(a) the practitioner rules (:func:`optsupply.baselines.rules.practitioner_plan`), one small hand-built
+(a) the practitioner rules (:func:`optsupply.baselines.siloed.practitioner_plan`), one small hand-built
 scenario per rule; (b) optimal supply under the practitioner's commercial decisions
 (:func:`optsupply.analysis.sequential.optimal_supply_plan`); (c) sequential-optimal
 (:func:`optsupply.analysis.sequential.sequential_plan`); and the joint search started from the best
@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 import optsupply as ops
-from optsupply.baselines.rules import practitioner_plan, profitable_spend, siloed_plan, uplift_report
+from optsupply.baselines.practitioner import profitable_spend
+from optsupply.baselines.report import uplift_report
+from optsupply.baselines.siloed import practitioner_plan, siloed_plan
 from optsupply.optimizer.decompose import start_plan
 from optsupply.optimizer.optimize import _not_below
 from optsupply.plan.core import mip_gap

@@ -2,7 +2,7 @@
 
 Three baselines measure the joint plan honestly (``benchmarks/uplift.py``):
 
-(a) **practitioner rules** — :func:`optsupply.baselines.rules.practitioner_plan`: every team's rule of
+(a) **practitioner rules** — :func:`optsupply.baselines.siloed.practitioner_plan`: every team's rule of
     thumb done competently, no solver.
 (b) **optimal supply under fixed commercial rules** — :func:`optimal_supply_plan` of the
     practitioner plan: its launches, featured products and ad spend are fixed, and the supply
@@ -103,7 +103,7 @@ def sequential_plan(sc: Scenario, *, method: str = "mip", commercial_time_limit:
     kpis: those of the supply step, ``method == "sequential"``, and ``commercial_status``,
     ``commercial_profit`` (gross margin of the first step), ``commercial_gap``.
     """
-    from optsupply.baselines.rules import siloed_plan
+    from optsupply.baselines.siloed import siloed_plan
 
     step1 = dict(options)
     if commercial_time_limit is not None:

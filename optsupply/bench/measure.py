@@ -29,7 +29,7 @@ def _import_everything() -> None:
     """Import what the phases use, so that no phase pays for an import."""
     import importlib
 
-    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baselines.rules", "optsupply.scenario.generate",
+    for module in ("pyomo.environ", "pyomo.contrib.solver.solvers.highs", "optsupply.baselines.siloed", "optsupply.scenario.generate",
                    "optsupply.model", "optsupply.optimizer.optimize", "optsupply.plan.core", "optsupply.optimizer.highs", "optsupply.plan.check"):
         importlib.import_module(module)
 
@@ -106,7 +106,7 @@ def _run(spec: Spec, opts: Options, run: Run) -> None:
 
 def _baseline(sc: Any, run: Run) -> None:
     """The ``baseline`` phase: the siloed plan's profit (its failure is recorded; the joint plan still runs)."""
-    from optsupply.baselines.rules import siloed_plan
+    from optsupply.baselines.siloed import siloed_plan
 
     with run.phase("baseline"):
         try:

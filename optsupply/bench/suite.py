@@ -18,7 +18,7 @@ clock and a CPU clock (the process's CPU, all threads):
 ``validate``
     the loader's checks and typing (what :meth:`Scenario.load` does after reading);
 ``baseline``
-    the siloed baseline (:func:`optsupply.baselines.rules.siloed_plan`), its profit
+    the siloed baseline (:func:`optsupply.baselines.siloed.siloed_plan`), its profit
     is compared with the joint plan's (not part of the total);
 ``build``
     :func:`optsupply.model.prepare` + :func:`optsupply.model.build_model`;

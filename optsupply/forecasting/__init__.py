@@ -14,10 +14,10 @@ Steps (each in its own module):
 
 1. **Seasonality** (:mod:`.seasonal`): indices per category and season
    position, pooled over the category's mature products.
-2. **Active demand** (:mod:`.seasonal`): per product, exponential smoothing
+2. **Active demand** (:mod:`.active`): per product, exponential smoothing
    (statsmodels) of the deseasonalised total, reseasonalised and split over
    regions; ``demand_sd`` from the residuals.
-3. **Bass fits** (:mod:`.bass`, :mod:`.coldstart`): ``m, p, q`` with standard
+3. **Bass fits** (:mod:`.bass`, :mod:`.analogs`): ``m, p, q`` with standard
    errors for every active product launched inside the history window.
 4. **Cold start** (:mod:`.coldstart`): a launch curve per new product and
    region from analogs (category → brand → catalogue → published priors),
@@ -165,7 +165,8 @@ def forecast(scenario, *, season_length: int | None = None, backtest: bool = Tru
     import time
 
     from optsupply.forecasting import backtest as bt
-    from optsupply.forecasting.coldstart import cold_start, fit_analogs
+    from optsupply.forecasting.analogs import fit_analogs
+    from optsupply.forecasting.coldstart import cold_start
     from optsupply.forecasting.response import fit_response
     from optsupply.forecasting.seasonal import horizon_seasonality, season_length as _season_length
     from optsupply.forecasting.seasonal import seasonal_indices
@@ -237,7 +238,7 @@ def _active_demand(sc, indices: pd.DataFrame, L: int, H: int,
     Recently launched products follow their own Bass curve (``fits``) instead
     of a flat level.
     """
-    from optsupply.forecasting.seasonal import forecast_active
+    from optsupply.forecasting.active import forecast_active
 
     demand, fnotes = forecast_active(sc, indices, L, H, bass_fits=fits)
     notes = _notes_frame([(p, msg) for p, msg in fnotes], sc)

@@ -91,7 +91,7 @@ def baseline_units(sc, indices: pd.DataFrame, fits: pd.DataFrame, L: int) -> pd.
     -------
     DataFrame with columns product, period, units.
     """
-    from optsupply.forecasting.bass import bass_increment
+    from optsupply.curves import bass_increment
 
     totals = product_totals(sc.history)
     if totals.empty:
@@ -189,7 +189,8 @@ def cold_start_backtest(sc, fits: pd.DataFrame, indices: pd.DataFrame, L: int) -
 def rolling_origin_backtest(sc, L: int, response_fits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rolling-origin backtest of active-product demand (see the module docstring)."""
     from optsupply.forecasting.response import history_uplift
-    from optsupply.forecasting.seasonal import forecast_active, seasonal_indices
+    from optsupply.forecasting.active import forecast_active
+    from optsupply.forecasting.seasonal import seasonal_indices
     from optsupply.scenario.core import Scenario
 
     h = sc.history

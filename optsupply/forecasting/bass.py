@@ -72,7 +72,7 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import least_squares
 
-from optsupply.curves import _cdf, _density, _increment, bass_cdf, bass_density, bass_increment  # noqa: F401
+from optsupply.curves import _density, _increment
 
 logger = logging.getLogger(__name__)
 
@@ -406,5 +406,4 @@ def detect_launch(periods: Sequence[int] | np.ndarray, units: Sequence[float] | 
     return None
 
 
-__all__ = ["BassFit", "bass_cdf", "bass_density", "bass_increment", "fit_bass", "detect_launch",
-           "DEFAULT_BOUNDS"]
+__all__ = ["BassFit", "fit_bass", "detect_launch", "DEFAULT_BOUNDS"]

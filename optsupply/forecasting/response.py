@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,7 +171,7 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
     ``K`` inside the grid range (``> 0``), ``0 <= M <= max_uplift_cap``.
 
     With ``shape_prior = (s0, τ)`` the loss gets the penalty
-    :math:`\hat\sigma^2 (\ln s - \ln s_0)^2 / 	au^2` — a weak log-normal
+    :math:`\hat\sigma^2 (\ln s - \ln s_0)^2 / \tau^2` — a weak log-normal
     prior on the shape (MAP estimate), with :math:`\hat\sigma^2` the residual
     variance of the best grid point. With short, noisy series a free shape
     tends to jump to a step (``s = 4``) that fits a few noise spikes; the
@@ -213,12 +214,41 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
         out["message"] = "no spend or too few periods"
         return out
     cap = float(max_uplift_cap) if max_uplift_cap is not None else 20.0 * float(np.max(np.abs(uu[use]))) + 1e-9
-    sw = np.sqrt(wt)
     W = float(wt.sum())
     ubar = float(np.sum(wt * uu) / W)
     sst = float(np.sum(wt * (uu - ubar) ** 2))
+    Ks, k_lo, k_hi, sse_grid = _grid_sse(xx, uu, wt, cap, intercept)
+    sse_grid, order, prior_w, starts = _grid_starts(sse_grid, Ks, W, intercept, shape_prior)
+    lo = np.array([math.log(k_lo), SHAPE_BOUNDS[0], CARRY_BOUNDS[0]])
+    hi = np.array([math.log(k_hi), SHAPE_BOUNDS[1], CARRY_BOUNDS[1] - 1e-9])
+    lns0 = math.log(shape_prior[0]) if shape_prior is not None else 0.0
+    hill_of, resid, jac = _projected_problem(xx, uu, wt, cap, intercept, prior_w, lns0)
+    theta = _refine(resid, jac, starts, lo, hi)
+    if theta is None:
+        li, si, ki = np.unravel_index(order[0], sse_grid.shape)
+        theta = np.array([math.log(Ks[ki]), _GRID_SHAPE[si], _GRID_CARRY[li]])
+    h = hill_of(theta)
+    c_, m, _ = _linear(h, uu, wt, cap, intercept)
+    sse = float(np.sum(wt * (uu - c_ - m * h) ** 2))
+    at = _at_bounds(theta, m, lo, hi, cap)
+    out.update(max_uplift=float(m), half_saturation=float(math.exp(theta[0])), shape=float(theta[1]),
+               carryover=float(max(theta[2], 0.0)), offset=float(c_), sse=sse,
+               r2=(1.0 - sse / sst) if sst > 0 else np.nan, rmse=math.sqrt(sse / W), at_bound=at, ok=True)
+    msgs = []
+    if m <= 0:
+        msgs.append("no uplift detectable: max_uplift 0")
+    if at and m > 0:
+        msgs.append("at a bound: " + ", ".join(at) + (" (spend never saturated: max_uplift and half_saturation "
+                                                       "are poorly identified)" if "half_saturation (upper)" in at
+                                                       else ""))
+    out["message"] = "; ".join(msgs)
+    return out
 
-    # grid (λ × s × K): the linear part in closed form at every point
+
+def _grid_sse(xx: np.ndarray, uu: np.ndarray, wt: np.ndarray, cap: float,
+              intercept: bool) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """The half-saturation grid (and its ends) and the SSE at every grid point (λ × s × K), the linear part in closed form."""
+    W = float(wt.sum())
     A = np.stack([adstock(xx, lam) for lam in _GRID_CARRY])  # nλ × n
     # within the half_saturation a scenario accepts (optsupply.scenario.schema), so that the fitted curve can be planned with
     k_lo = max(float(xx[xx > 0].min()) / 20.0, MIN_HALF_SATURATION)
@@ -235,10 +265,15 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
         ok_det = det > 1e-12 * np.maximum(W * hh, 1e-300)
         M = np.clip(np.where(ok_det, (W * hu - h1 * su) / np.where(ok_det, det, 1.0), 0.0), 0.0, cap)
         c = (su - M * h1) / W
-        sse_grid = uu2 + W * c * c + M * M * hh - 2 * c * su - 2 * M * hu + 2 * c * M * h1
-    else:
-        M = np.clip(np.where(hh > 0, hu / np.where(hh > 0, hh, 1.0), 0.0), 0.0, cap)
-        sse_grid = uu2 - 2.0 * M * hu + M * M * hh
+        return Ks, k_lo, k_hi, uu2 + W * c * c + M * M * hh - 2 * c * su - 2 * M * hu + 2 * c * M * h1
+    M = np.clip(np.where(hh > 0, hu / np.where(hh > 0, hh, 1.0), 0.0), 0.0, cap)
+    return Ks, k_lo, k_hi, uu2 - 2.0 * M * hu + M * M * hh
+
+
+def _grid_starts(sse_grid: np.ndarray, Ks: np.ndarray, W: float, intercept: bool,
+                 shape_prior: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, float, list[np.ndarray]]:
+    """The grid's loss with the shape prior's penalty, its points best first, the prior's weight and the
+    ``N_STARTS`` best distinct grid points θ = (ln K, s, λ) to start the local fits from."""
     order = np.argsort(sse_grid, axis=None)
     li, si, ki = np.unravel_index(order[0], sse_grid.shape)
     sigma2 = max(float(sse_grid[li, si, ki]) / max(W - 4.0 - intercept, 1.0), 1e-12)
@@ -248,7 +283,7 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
         prior_w = math.sqrt(sigma2) / tau
         sse_grid = sse_grid + (prior_w * np.log(_GRID_SHAPE / s0))[None, :, None] ** 2
         order = np.argsort(sse_grid, axis=None)
-    starts = []
+    starts: list[np.ndarray] = []
     for flat in order:
         li, si, ki = np.unravel_index(flat, sse_grid.shape)
         cand = np.array([math.log(Ks[ki]), _GRID_SHAPE[si], _GRID_CARRY[li]])
@@ -256,10 +291,14 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
             starts.append(cand)
         if len(starts) >= N_STARTS:
             break
+    return sse_grid, order, prior_w, starts
 
-    lo = np.array([math.log(k_lo), SHAPE_BOUNDS[0], CARRY_BOUNDS[0]])
-    hi = np.array([math.log(k_hi), SHAPE_BOUNDS[1], CARRY_BOUNDS[1] - 1e-9])
-    lns0 = math.log(shape_prior[0]) if shape_prior is not None else 0.0
+
+def _projected_problem(xx: np.ndarray, uu: np.ndarray, wt: np.ndarray, cap: float, intercept: bool,
+                       prior_w: float, lns0: float):
+    """The curve h(θ), the projected residual r(θ) = √w (u − c*(θ) − M*(θ) h(θ)) (plus the shape prior's
+    term) and its exact Jacobian, θ = (ln K, s, λ)."""
+    sw = np.sqrt(wt)
 
     def hill_of(theta):
         return _hill_unit(adstock(xx, theta[2]), math.exp(theta[0]), theta[1])
@@ -271,7 +310,6 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
         return np.append(r, prior_w * (math.log(theta[1]) - lns0)) if prior_w > 0 else r
 
     def jac(theta):
-        # exact Jacobian of the projected residual r = √w (u − c*(θ) − M*(θ) h(θ)), θ = (ln K, s, λ)
         lam, K, s_ = theta[2], math.exp(theta[0]), theta[1]
         a = adstock(xx, lam)
         h = _hill_unit(a, K, s_)
@@ -303,6 +341,11 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
             J = np.vstack([J, np.array([[0.0, prior_w / s_, 0.0]])])
         return J
 
+    return hill_of, resid, jac
+
+
+def _refine(resid, jac, starts: list[np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """The best θ of :func:`scipy.optimize.least_squares` from each start (None when every run fails)."""
     best = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -317,13 +360,11 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
                 loss = float(np.sum(res.fun ** 2))
                 if np.isfinite(loss) and (best is None or loss < best[0]):
                     best = (loss, res.x)
-    if best is None:
-        li, si, ki = np.unravel_index(order[0], sse_grid.shape)
-        best = (float(sse_grid[li, si, ki]), np.array([math.log(Ks[ki]), _GRID_SHAPE[si], _GRID_CARRY[li]]))
-    theta = best[1]
-    h = hill_of(theta)
-    c_, m, _ = _linear(h, uu, wt, cap, intercept)
-    sse = float(np.sum(wt * (uu - c_ - m * h) ** 2))
+    return None if best is None else best[1]
+
+
+def _at_bounds(theta: np.ndarray, m: float, lo: np.ndarray, hi: np.ndarray, cap: float) -> list[str]:
+    """The parameters of a fit that ended at a bound."""
     at = []
     if theta[0] >= hi[0] - 1e-6:
         at.append("half_saturation (upper)")
@@ -335,18 +376,7 @@ def fit_hill_adstock(x: np.ndarray, u: np.ndarray, *, weight: np.ndarray | None 
         at.append("carryover")
     if m >= cap * (1 - 1e-9):
         at.append("max_uplift")
-    out.update(max_uplift=float(m), half_saturation=float(math.exp(theta[0])), shape=float(theta[1]),
-               carryover=float(max(theta[2], 0.0)), offset=float(c_), sse=sse,
-               r2=(1.0 - sse / sst) if sst > 0 else np.nan, rmse=math.sqrt(sse / W), at_bound=at, ok=True)
-    msgs = []
-    if m <= 0:
-        msgs.append("no uplift detectable: max_uplift 0")
-    if at and m > 0:
-        msgs.append("at a bound: " + ", ".join(at) + (" (spend never saturated: max_uplift and half_saturation "
-                                                       "are poorly identified)" if "half_saturation (upper)" in at
-                                                       else ""))
-    out["message"] = "; ".join(msgs)
-    return out
+    return at
 
 
 # ---------------------------------------------------------------------- channels
@@ -470,36 +500,10 @@ def fit_response(sc, baseline: pd.DataFrame, *, history: pd.DataFrame | None = N
 
     fits, new_rows, fitted = [], [], set()
     for product, (periods, y, x) in sorted(totals.items()):
-        n_spend = int(np.count_nonzero(x > 0))
-        row = {"product": product, "n_spend_periods": n_spend, "max_uplift": np.nan, "half_saturation": np.nan,
-               "shape": np.nan, "carryover": np.nan, "r2": np.nan, "rmse": np.nan, "status": "", "message": ""}
-        if n_spend == 0:
-            row.update(status="kept", message="no ad spend in history: the planner's response rows are kept")
-            fits.append(row)
-            continue
-        b = base.get(product)
-        if b is None:
-            row.update(status="too_little_data", message="no baseline for the product: the planner's rows are kept")
-            fits.append(row)
-            continue
-        bv = b.reindex(periods).to_numpy(dtype="float64")
-        u = y - bv
-        n_ok = int(np.isfinite(u).sum())
-        if n_spend < MIN_SPEND_PERIODS or n_ok < MIN_PERIODS:
-            row.update(status="too_little_data",
-                       message=(f"{n_spend} periods with spend and {n_ok} with a baseline (need "
-                                f"{MIN_SPEND_PERIODS} and {MIN_PERIODS}): the planner's rows are kept"))
-            fits.append(row)
-            continue
-        res = fit_hill_adstock(x, u)
-        if not res["ok"]:
-            row.update(status="too_little_data", message=f"fit failed ({res['message']}): the planner's rows are kept")
-            fits.append(row)
-            continue
-        row.update(max_uplift=res["max_uplift"], half_saturation=res["half_saturation"], shape=res["shape"],
-                   carryover=res["carryover"], r2=res["r2"], rmse=res["rmse"], status="fitted",
-                   message=res["message"])
+        row = _fit_product(product, periods, y, x, base.get(product))
         fits.append(row)
+        if row["status"] != "fitted":
+            continue
         fitted.add(product)
         plan = plan_by.get(product)
         if plan is not None and len(plan):
@@ -520,6 +524,36 @@ def fit_response(sc, baseline: pd.DataFrame, *, history: pd.DataFrame | None = N
     response = response.sort_values(["product", "channel"], kind="stable").reset_index(drop=True)
     fits_df = pd.DataFrame(fits, columns=FIT_COLUMNS)
     return response, fits_df
+
+
+def _fit_product(product: str, periods: np.ndarray, y: np.ndarray, x: np.ndarray,
+                 b: pd.Series | None) -> dict[str, Any]:
+    """The fits row of one product (:func:`fit_response`): its fitted curve, or why the planner's rows are kept."""
+    n_spend = int(np.count_nonzero(x > 0))
+    row = {"product": product, "n_spend_periods": n_spend, "max_uplift": np.nan, "half_saturation": np.nan,
+           "shape": np.nan, "carryover": np.nan, "r2": np.nan, "rmse": np.nan, "status": "", "message": ""}
+    if n_spend == 0:
+        row.update(status="kept", message="no ad spend in history: the planner's response rows are kept")
+        return row
+    if b is None:
+        row.update(status="too_little_data", message="no baseline for the product: the planner's rows are kept")
+        return row
+    bv = b.reindex(periods).to_numpy(dtype="float64")
+    u = y - bv
+    n_ok = int(np.isfinite(u).sum())
+    if n_spend < MIN_SPEND_PERIODS or n_ok < MIN_PERIODS:
+        row.update(status="too_little_data",
+                   message=(f"{n_spend} periods with spend and {n_ok} with a baseline (need "
+                            f"{MIN_SPEND_PERIODS} and {MIN_PERIODS}): the planner's rows are kept"))
+        return row
+    res = fit_hill_adstock(x, u)
+    if not res["ok"]:
+        row.update(status="too_little_data", message=f"fit failed ({res['message']}): the planner's rows are kept")
+        return row
+    row.update(max_uplift=res["max_uplift"], half_saturation=res["half_saturation"], shape=res["shape"],
+               carryover=res["carryover"], r2=res["r2"], rmse=res["rmse"], status="fitted",
+               message=res["message"])
+    return row
 
 
 def history_uplift(sc, fits: pd.DataFrame, *, history: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ timing, orders, stock, shipments, ads, featuring of one product) is the
 product's own. :func:`decompose` exploits that:
 
 **Start.** The best baseline available (:func:`start_plan`): the practitioner
-plan (:func:`optsupply.baselines.rules.practitioner_plan`), the naive siloed plan, or
+plan (:func:`optsupply.baselines.siloed.practitioner_plan`), the naive siloed plan, or
 a plan passed in (``start``, e.g. the practitioner plan with its supply part
 optimised), whichever earns most; each is feasible by construction and checked
 like any plan. A group's new plan is only taken when it improves the whole
@@ -297,7 +297,8 @@ def _reporter(opts: SolveOptions) -> Callable[[str], None]:
 def start_plan(sc: Scenario, start: Plan | None = None) -> tuple[Plan | None, str]:
     """The best available start: the highest profit of the practitioner plan, the naive siloed plan and
     ``start`` (when given, and it passes the checker); (None, why) when there is none."""
-    from optsupply.baselines.rules import BaselineError, practitioner_plan, siloed_plan
+    from optsupply.baselines.common import BaselineError
+    from optsupply.baselines.siloed import practitioner_plan, siloed_plan
     from optsupply.plan.check import check_plan, evaluate_plan
 
     found, why = [], ""

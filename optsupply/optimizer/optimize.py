@@ -107,7 +107,7 @@ def _baseline_start(sc: Scenario, model: Any, data: Any, start: Plan | None) -> 
 
     try:
         if start is None:
-            from optsupply.baselines.rules import practitioner_plan
+            from optsupply.baselines.siloed import practitioner_plan
 
             start = practitioner_plan(sc)
         return start, plan_integers(model, data, start)

@@ -60,7 +60,7 @@ Choices made where the specification leaves room
   ``interrupted`` or ``baseline`` is reported: such a run has no plan to act
   on. ``interrupted`` (an extension of SPEC §4's list) marks the incumbent of
   a solve stopped by Ctrl-C. ``baseline`` (an extension too) marks a plan made
-  by rules without a solver, such as :func:`optsupply.baselines.rules.siloed_plan`;
+  by rules without a solver, such as :func:`optsupply.baselines.siloed.siloed_plan`;
   it has no bound, so its gap is not checked.
 
 Where the checker lives
