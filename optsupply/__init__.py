@@ -33,7 +33,7 @@ from optsupply.version import __version__
 
 _LAZY = {"solve": ("optsupply.optimizer.optimize", "solve"), "Plan": ("optsupply.plan.core", "Plan"),
          "forecast": ("optsupply.forecasting", "forecast"), "Forecast": ("optsupply.forecasting", "Forecast"),
-         "diff": ("optsupply.plan.compare", "diff"), "compare": ("optsupply.plan.compare", "compare"),
+         "diff": ("optsupply.plan.diff", "diff"), "compare": ("optsupply.plan.compare", "compare"),
          "WhatIf": ("optsupply.analysis.whatif", "WhatIf"), "sweep": ("optsupply.analysis.sweep", "sweep"),
          "Variant": ("optsupply.scenario.changes", "Variant"), "load_sweep": ("optsupply.scenario.sweep_file", "load_sweep"),
          "sensitivity": ("optsupply.analysis.sensitivity", "sensitivity"),

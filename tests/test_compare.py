@@ -35,7 +35,8 @@ import pytest
 
 import optsupply as ops
 from optsupply.cli.compare import add_parser
-from optsupply.plan.compare import compare, compare_details, diff, write_csv
+from optsupply.plan.compare import compare, compare_details, write_csv
+from optsupply.plan.diff import diff
 from optsupply.errors import UsageError
 from optsupply.plan.core import COST_KEYS, TABLE_COLUMNS
 from optsupply.plan.check import check_plan

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from optsupply.cli.common import exits_on_bad_input
 from optsupply.errors import EXIT_OK, UsageError
 from optsupply.files import guard_file
-from optsupply.plan.compare import (_fmt_value, _names, _text, _unique, compare, compare_details, diff,
-                                    format_kpi_table, load_plan, write_csv)
-
-if TYPE_CHECKING:  # pyomo is imported with optsupply.plan.core; only load it when plans are involved
-    from optsupply.plan.core import Plan
+from optsupply.plan.compare import (compare, compare_details, fmt_value, format_kpi_table, load_plan, plan_names,
+                                    unique_names, write_csv)
+from optsupply.plan.core import Plan
+from optsupply.plan.diff import diff, short_text
 
 _CLI_EXAMPLES = """\
 examples:
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if len(paths) < 2:
         raise UsageError(f"compare needs at least 2 plan folders, got {len(paths)}")
     plans = [load_plan(p) for p in paths]
-    names = _names(plans, args.names) if args.names else _unique([Path(p).name or str(p) for p in paths])
+    names = plan_names(plans, args.names) if args.names else unique_names([Path(p).name or str(p) for p in paths])
     out = Path(args.out) if args.out else None
     if out is not None:
         guard_file(out, inputs=paths)   # before the work: never into a plan folder read, never over an input
@@ -79,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: How each launch or lane change of :func:`optsupply.plan.compare.diff` is told: what it is → (section, text).
+#: How each launch or lane change of :func:`optsupply.plan.diff.diff` is told: what it is → (section, text).
 _CHANGES = {
-    "launch_moved": ("launches", lambda r: f"{r.key} {_text(r.old)} → {_text(r.new)}"),
-    "launch_added": ("launches", lambda r: f"{r.key} launched in {_text(r.new)} (was not launched)"),
-    "launch_dropped": ("launches", lambda r: f"{r.key} not launched (was {_text(r.old)})"),
+    "launch_moved": ("launches", lambda r: f"{r.key} {short_text(r.old)} → {short_text(r.new)}"),
+    "launch_added": ("launches", lambda r: f"{r.key} launched in {short_text(r.new)} (was not launched)"),
+    "launch_dropped": ("launches", lambda r: f"{r.key} not launched (was {short_text(r.old)})"),
     "lane_switched_off": ("lanes", lambda r: f"{r.key} off in period{'s' * (r.delta != -1)} {r.old}"),
     "lane_switched_on": ("lanes", lambda r: f"{r.key} on in period{'s' * (r.delta != 1)} {r.new}"),
 }
@@ -96,8 +95,8 @@ def _format_changes(plans: Sequence[Plan], names: Sequence[str]) -> str:
         changes: dict[str, list[str]] = {"launches": [], "lanes": []}
         for r in diff(plans[0], plan).itertuples(index=False):
             if r.what in _CHANGES:
-                section, text = _CHANGES[r.what]
-                changes[section].append(text(r))
+                section, tell = _CHANGES[r.what]
+                changes[section].append(tell(r))
         for section, told in changes.items():
             lines[section].append(f"  {name}: {'; '.join(told) if told else 'no change'}")
     return "\n".join([f"launches moved (vs {ref}):", *lines["launches"], f"lanes switched (vs {ref}):", *lines["lanes"]])
@@ -109,7 +108,7 @@ def _format_detail(title: str, df: pd.DataFrame) -> str:
     if title == "launches":
         shown = df.astype(object).where(df.notna(), "")
     elif title == "costs":
-        shown = df.apply(lambda s: [_fmt_value("money", None if pd.isna(v) else float(v)) for v in s])
+        shown = df.apply(lambda s: [fmt_value("money", None if pd.isna(v) else float(v)) for v in s])
     else:
         shown = df
     return shown.to_string()
