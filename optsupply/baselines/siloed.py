@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +50,7 @@ from optsupply.baselines.supply import (
 )
 from optsupply.errors import UsageError
 from optsupply.plan.check import evaluate_plan
-from optsupply.plan.core import TABLE_COLUMNS, Plan, period_dates
+from optsupply.plan.core import Plan, period_dates, profit_kpis, table_frame
 from optsupply.scenario.core import Scenario
 
 __all__ = ["siloed_plan", "practitioner_plan", "RULE_SETS", "STATUS"]
@@ -59,14 +58,6 @@ __all__ = ["siloed_plan", "practitioner_plan", "RULE_SETS", "STATUS"]
 STATUS = "baseline"  #: kpis status of a siloed plan
 #: rule sets of :func:`siloed_plan`: the naive siloed rules and the practitioner rules
 RULE_SETS = ("naive", "practitioner")
-
-
-def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
-    df = pd.DataFrame({c: data[c] for c in TABLE_COLUMNS[name]})
-    for c in ("period", "arrival"):
-        if c in df.columns:
-            df[c] = df[c].astype("int64")
-    return df
 
 
 def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review: str = DEFAULT_REVIEW,
@@ -135,17 +126,7 @@ def siloed_plan(scenario: Scenario, warehouses: str = DEFAULT_WAREHOUSES, review
         "rules": rules,
         "warehouses": warehouses,
         "review": review,
-        "profit": ev["profit"],
-        "revenue": ev["revenue"],
-        "costs": ev["costs"],
-        "salvage": ev["salvage"],
-        "objective": ev["profit"],
-        "best_bound": None,
-        "mip_gap": None,
-        "units_sold": ev["units_sold"],
-        "potential_demand": ev["potential_demand"],
-        "fill_rate": ev["fill_rate"],
-        "launched": ev["launched"],
+        **profit_kpis(ev),
         "build_seconds": round(t1 - t0, 3),
         "solve_seconds": round(t2 - t1, 3),
         "advertising_budget": ads.total_budget,
@@ -188,24 +169,24 @@ def _tables(d: _Data, tau: np.ndarray, demand: _Demand, ads: _Ads, feat: np.ndar
     P, W = d.products, d.warehouses
     launched = np.flatnonzero(tau >= 0)
     k, t = np.nonzero(flows.orders > _EPS)
-    orders = _frame("orders", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "arrival": t + d.lead[k],
+    orders = table_frame("orders", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "arrival": t + d.lead[k],
                                "units": flows.orders[k, t]})
     k, t = np.nonzero(flows.stock > _EPS)
-    stock = _frame("stock", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "units": flows.stock[k, t]})
+    stock = table_frame("stock", {"product": P[d.kp[k]], "warehouse": W[d.kw[k]], "period": t, "units": flows.stock[k, t]})
     m, t = np.nonzero(flows.ship > 0)
     mk = flows.mk[m]
-    shipments = _frame("shipments", {"product": P[d.kp[mk]], "warehouse": W[d.kw[mk]], "region": d.regions[flows.mr[m]],
+    shipments = table_frame("shipments", {"product": P[d.kp[mk]], "warehouse": W[d.kw[mk]], "region": d.regions[flows.mr[m]],
                                      "period": t, "units": flows.ship[m, t]})
     i, t = np.nonzero((ads.spend > 0) | (ads.effective > _EPS))
     q = ads.rows[i]
-    advertising = _frame("advertising", {"product": P[d.qp[q]], "channel": d.channels[d.qc[q]], "period": t,
+    advertising = table_frame("advertising", {"product": P[d.qp[q]], "channel": d.channels[d.qc[q]], "period": t,
                                          "spend": ads.spend[i, t], "effective_spend": ads.effective[i, t],
                                          "uplift": ads.uplift[i, t]})
     p, t = np.nonzero(feat)
     return {
-        "launches": _frame("launches", {"product": P[launched], "period": tau[launched]}),
+        "launches": table_frame("launches", {"product": P[launched], "period": tau[launched]}),
         "orders": orders, "stock": stock, "shipments": shipments, "sales": _sales(d, demand, flows),
-        "advertising": advertising, "featured": _frame("featured", {"product": P[p], "period": t}),
+        "advertising": advertising, "featured": table_frame("featured", {"product": P[p], "period": t}),
         "lanes": _lanes(d, flows),
     }
 
@@ -217,7 +198,7 @@ def _sales(d: _Data, demand: _Demand, flows: _Flows) -> pd.DataFrame:
     sold = np.zeros_like(potential)
     np.add.at(sold, (d.kp[flows.mk[m]], flows.mr[m], t), flows.ship[m, t])
     p, r, t = np.nonzero((potential > 0) | (sold > 0))
-    return _frame("sales", {
+    return table_frame("sales", {
         "product": d.products[p], "region": d.regions[r], "period": t, "base_demand": demand.base[p, r, t],
         "ad_uplift": demand.ad_uplift[p, r, t], "featured_uplift": demand.featured_uplift[p, r, t],
         "potential_demand": potential[p, r, t], "sales": sold[p, r, t],
@@ -235,7 +216,7 @@ def _lanes(d: _Data, flows: _Flows) -> pd.DataFrame:
     for (w, r), i_lane in d.lane_of.items():
         lane_w[i_lane], lane_r[i_lane] = w, r
     i_lane, t = np.nonzero(volume > 0)
-    return _frame("lanes", {"warehouse": d.warehouses[lane_w[i_lane]], "region": d.regions[lane_r[i_lane]],
+    return table_frame("lanes", {"warehouse": d.warehouses[lane_w[i_lane]], "region": d.regions[lane_r[i_lane]],
                             "period": t, "volume": volume[i_lane, t], "used": np.ones(len(t), dtype=bool)})
 
 

@@ -35,20 +35,12 @@ import pyomo.environ as pyo
 
 from optsupply.curves import hill
 from optsupply.model.data import ModelData
-from optsupply.plan.core import NOISE, TABLE_COLUMNS, ZERO, Plan, _tidy, period_dates
+from optsupply.plan.core import NOISE, ZERO, Plan, _tidy, period_dates, table_frame
 from optsupply.scenario.core import Scenario
 
 
 def _values(var: pyo.Var) -> dict:
     return {k: (v if v is not None else 0.0) for k, v in var.extract_values().items()}
-
-
-def _frame(rows: list[tuple], name: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=TABLE_COLUMNS[name])
-    for c in ("period", "arrival"):
-        if c in df.columns:
-            df[c] = df[c].astype("int64")
-    return df
 
 
 def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan, dict[str, float]]:
@@ -88,14 +80,14 @@ def extract_plan(m: pyo.ConcreteModel, d: ModelData, sc: Scenario) -> tuple[Plan
         lane_vol[w, r, t] += d.volume[p] * v
 
     plan = Plan(
-        launches=_frame(sorted((p, tau) for p, tau in launch_at.items()), "launches"),
-        orders=_frame([(p, w, t, t + d.lead[p, w], v) for (p, w, t), v in sorted(order.items())], "orders"),
-        stock=_frame([(p, w, t, v) for (p, w, t), v in stock.items() if v > 0], "stock"),
-        shipments=_frame([(p, w, r, t, v) for (p, w, r, t), v in ship.items()], "shipments"),
-        sales=_frame(sales_rows, "sales"),
-        advertising=_frame(adv_rows, "advertising"),
-        featured=_frame(sorted(feat), "featured"),
-        lanes=_frame([(w, r, t, v, True) for (w, r, t), v in sorted(lane_vol.items()) if v > 0], "lanes"),
+        launches=table_frame("launches", sorted((p, tau) for p, tau in launch_at.items())),
+        orders=table_frame("orders", [(p, w, t, t + d.lead[p, w], v) for (p, w, t), v in sorted(order.items())]),
+        stock=table_frame("stock", [(p, w, t, v) for (p, w, t), v in stock.items() if v > 0]),
+        shipments=table_frame("shipments", [(p, w, r, t, v) for (p, w, r, t), v in ship.items()]),
+        sales=table_frame("sales", sales_rows),
+        advertising=table_frame("advertising", adv_rows),
+        featured=table_frame("featured", sorted(feat)),
+        lanes=table_frame("lanes", [(w, r, t, v, True) for (w, r, t), v in sorted(lane_vol.items()) if v > 0]),
         kpis={},
         scenario_name=sc.name,
         dates=period_dates(sc),

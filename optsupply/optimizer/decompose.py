@@ -79,7 +79,8 @@ from optsupply.model.slices import ProductSlices
 from optsupply.optimizer.highs import SolveOptions, highs_version
 from optsupply.optimizer.highs.arrays import CompiledModel
 from optsupply.optimizer.lagrangian import lagrangian_bound
-from optsupply.plan.core import INTERRUPTED, OPTIMAL, TIME_LIMIT, TABLE_COLUMNS, Plan, empty_plan, mip_gap
+from optsupply.plan.core import (INTERRUPTED, OPTIMAL, TABLE_COLUMNS, TIME_LIMIT, Plan, empty_plan, mip_gap,
+                                 profit_kpis)
 from optsupply.scenario.core import Scenario
 
 logger = logging.getLogger(__name__)
@@ -453,21 +454,7 @@ def _kpis(plan: Plan, d: ModelData, sc: Scenario, opts: SolveOptions, bound: flo
     status = OPTIMAL if gap is not None and gap <= float(opts.mip_gap or 1e-4) else TIME_LIMIT
     if interrupted:
         status = INTERRUPTED
-    return {
-        "status": status,
-        "method": "decompose",
-        "profit": ev["profit"],
-        "revenue": ev["revenue"],
-        "costs": ev["costs"],
-        "salvage": ev["salvage"],
-        "objective": ev["profit"],
-        "best_bound": bound,
-        "mip_gap": gap,
-        "units_sold": ev["units_sold"],
-        "potential_demand": ev["potential_demand"],
-        "fill_rate": ev["fill_rate"],
-        "launched": ev["launched"],
-    }
+    return {"status": status, "method": "decompose", **profit_kpis(ev, bound)}
 
 
 __all__ = ["decompose", "start_plan", "product_groups", "lagrangian_bound", "GROUP_SIZE"]

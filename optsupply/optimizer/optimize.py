@@ -17,7 +17,7 @@ from typing import Any
 from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
 from optsupply.model.extract import extract_plan
-from optsupply.plan.core import Plan, empty_plan, mip_gap
+from optsupply.plan.core import Plan, empty_plan, profit_kpis
 from optsupply.scenario.core import Scenario
 from optsupply.optimizer.highs import (ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model,
                               time_limit_spent_message)
@@ -146,10 +146,7 @@ def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
         bound, note = None, ("; its profit (valued on the true response curves) is above the model's bound "
                              f"{k['best_bound']:,.2f}, which holds for the piecewise-linear curves only, so no "
                              "bound is reported")
-    out.kpis = {**k, "profit": ev["profit"], "revenue": ev["revenue"], "costs": ev["costs"], "salvage": ev["salvage"],
-                "objective": ev["profit"], "best_bound": bound, "mip_gap": mip_gap(ev["profit"], bound),
-                "units_sold": ev["units_sold"], "potential_demand": ev["potential_demand"],
-                "fill_rate": ev["fill_rate"], "launched": ev["launched"],
+    out.kpis = {**k, **profit_kpis(ev, bound),
                 "message": (f"the solver's best plan within the limit ({k['profit']:,.2f}) was below the "
                             f"{base.kpis.get('method', 'baseline')} plan it started from; this is that plan{note}")}
     return out
@@ -232,17 +229,7 @@ def _plan_of(model: Any, data: Any, sc: Scenario, result: SolveResult, common: d
         logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
     plan.kpis = {
         "status": result.status,
-        "profit": profit,
-        "revenue": ev["revenue"],
-        "costs": ev["costs"],
-        "salvage": ev["salvage"],
-        "objective": profit,
-        "best_bound": result.best_bound,
-        "mip_gap": mip_gap(profit, result.best_bound),
-        "units_sold": ev["units_sold"],
-        "potential_demand": ev["potential_demand"],
-        "fill_rate": ev["fill_rate"],
-        "launched": ev["launched"],
+        **profit_kpis(ev, result.best_bound),
         "build_seconds": common["build_seconds"],
         "solve_seconds": common["solve_seconds"],
         "solver_objective": result.objective,

@@ -121,6 +121,19 @@ class Plan:
         return cls(**tables, kpis=kpis, scenario_name=kpis.get("scenario", ""))
 
 
+def table_frame(name: str, rows: Any) -> pd.DataFrame:
+    """Plan table ``name`` from ``rows`` (tuples in :data:`TABLE_COLUMNS` order, or a dict of columns); periods
+    as int64."""
+    if isinstance(rows, dict):
+        df = pd.DataFrame({c: rows[c] for c in TABLE_COLUMNS[name]})
+    else:
+        df = pd.DataFrame(rows, columns=TABLE_COLUMNS[name])
+    for c in ("period", "arrival"):
+        if c in df.columns:
+            df[c] = df[c].astype("int64")
+    return df
+
+
 def empty_plan(status: str, scenario_name: str, **extra: Any) -> Plan:
     """A plan without tables, for runs that found none (infeasible, error, …)."""
     tables = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in TABLE_COLUMNS.items()}
@@ -137,6 +150,24 @@ def period_dates(sc: Scenario) -> list[str] | None:
     return [ts.strftime("%Y-%m-%d") for ts in pd.date_range(start=start, periods=sc.periods, freq=freq)]
 
 
+def profit_kpis(ev: dict[str, Any], bound: float | None = None) -> dict[str, Any]:
+    """The KPIs of a plan's evaluation (:func:`optsupply.plan.check.evaluate_plan` or
+    :func:`optsupply.model.extract.evaluate`) with ``bound``, in the order kpis.json lists them."""
+    return {
+        "profit": ev["profit"],
+        "revenue": ev["revenue"],
+        "costs": ev["costs"],
+        "salvage": ev["salvage"],
+        "objective": ev["profit"],
+        "best_bound": bound,
+        "mip_gap": mip_gap(ev["profit"], bound),
+        "units_sold": ev["units_sold"],
+        "potential_demand": ev["potential_demand"],
+        "fill_rate": ev["fill_rate"],
+        "launched": ev["launched"],
+    }
+
+
 def mip_gap(objective: float | None, bound: float | None) -> float | None:
     """Relative gap |bound − objective| / max(|objective|, 1e-9), as HiGHS reports it."""
     if objective is None or bound is None or not math.isfinite(bound):
@@ -144,4 +175,4 @@ def mip_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(bound - objective) / max(abs(objective), 1e-9)
 
 
-__all__ = ["Plan", "empty_plan", "mip_gap", "period_dates", "TABLE_COLUMNS", "COST_KEYS"]
+__all__ = ["Plan", "empty_plan", "table_frame", "mip_gap", "profit_kpis", "period_dates", "TABLE_COLUMNS", "COST_KEYS"]
