@@ -117,3 +117,13 @@ def test_only_the_highs_module_touches_solver_internals(path: str) -> None:
     text = (ROOT / path).read_text(encoding="utf-8")
     hits = [m.group(0).strip() for m in SOLVER_INTERNALS.finditer(text)]
     assert hits == [], f"{path} reaches into the solver: {hits}"
+
+
+#: A module is read in one sitting: above this many lines it holds more than one concern.
+MAX_MODULE_LINES = 600
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py")))
+def test_modules_stay_small(path: str) -> None:
+    lines = len((ROOT / path).read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path} has {lines} lines; split it by concern"

@@ -57,7 +57,7 @@ Each update goes like this:
    infeasible, it is repaired first in a fresh HiGHS instance
    (:meth:`~optsupply.optimizer.highs.persistent.PersistentModel.start_from`:
    the previous integer values fixed and an LP completes the rest, else a
-   small MIP; measured on instances/medium, see tests/test_whatif.py).
+   small MIP; measured on instances/medium, see tests/analysis/test_whatif.py).
 
 A rebuild (``prepare`` + ``build_model`` + a new HiGHS instance) becomes the
 new built state; its MIP start is the previous solution mapped onto the new

@@ -38,7 +38,7 @@ from optsupply.scenario import coerce as _coerce
 from optsupply.scenario import workbook as _workbook
 from optsupply.cli import build_parser, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "instances" / "tiny"
 SMALL = ROOT / "instances" / "small"
 

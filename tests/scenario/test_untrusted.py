@@ -29,7 +29,7 @@ from optsupply import Scenario, ScenarioError, UsageError
 from optsupply.cli import main
 from optsupply import Limits
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "optsupply"
 TINY = ROOT / "instances" / "tiny"
 

@@ -25,7 +25,7 @@ from optsupply.analysis.sequential import commercial_scenario, optimal_supply_pl
 from optsupply.plan.check import check_plan, evaluate_plan
 from tests.conftest import write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 
 

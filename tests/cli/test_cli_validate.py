@@ -17,7 +17,7 @@ import pytest
 from optsupply import Scenario
 from optsupply.cli import main
 
-TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "instances" / "tiny"
 LINE = re.compile(r"^(error|warning): [^,:]+(, (row|line) \d+)?(, (column|key) [^:]+)?: \S")
 SUMMARY = re.compile(r"^\d+ errors?, \d+ warnings?$")
 

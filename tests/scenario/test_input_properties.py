@@ -46,7 +46,7 @@ from optsupply.cli import main
 from optsupply.errors import OptsupplyError, ScenarioError
 from optsupply.scenario.schema import H_LAST, SETTINGS, TABLE_BY_NAME, TABLES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "instances" / "tiny"
 
 settings.register_profile("input-default", max_examples=25, deadline=None, derandomize=True, print_blob=True,

@@ -30,7 +30,7 @@ from optsupply.model.extract import evaluate
 from optsupply.plan.check import check_plan
 from optsupply.analysis.whatif import WhatIf
 
-TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "instances" / "tiny"
 KEY = ("P1", "search")
 
 

@@ -32,7 +32,7 @@ from optsupply.optimizer.optimize import choose_method
 from optsupply.optimizer.highs import SolveOptions
 from optsupply.plan.check import check_plan, evaluate_plan
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "instances" / "tiny"
 TINY_OPTIMUM = 502.75  # instances/tiny/README.md
 

@@ -203,7 +203,7 @@ def test_factor_zero_cuts_an_unlimited_value_to_zero() -> None:
 
     import optsupply as ops
 
-    sc = ops.Scenario.load(Path(__file__).resolve().parents[1] / "instances" / "small")
+    sc = ops.Scenario.load(Path(__file__).resolve().parents[2] / "instances" / "small")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         every = sc.with_changes({"channels.budget": "*0"})

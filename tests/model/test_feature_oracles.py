@@ -20,8 +20,8 @@ enumeration over spend grids, and hand calculations written next to the test.
   status, checker, profit ≤ independent optimum ≤ bound, or no plan at all;
 * the generator's documented statistics, with tolerances from the sample size.
 
-Budget shadow prices against independent solves are in tests/test_sensitivity.py,
-the siloed baseline's KPIs by hand in tests/test_baseline.py.
+Budget shadow prices against independent solves are in tests/analysis/test_sensitivity.py,
+the siloed baseline's KPIs by hand in tests/baselines/test_baseline.py.
 
 A plan counts on the piecewise-linear response g ≤ h with h − g ≤ tolerance·M
 (SPEC §3), so with ads the solved profit must lie in
@@ -45,7 +45,7 @@ from optsupply.scenario.generate_params import LAYOUT, SIZES
 from optsupply.analysis.sweep import sweep
 from optsupply.plan.check import check_plan, evaluate_plan
 from optsupply.analysis.whatif import WhatIf
-from tests.test_oracles import one_warehouse, toml_for, write_scenario
+from tests.model.test_oracles import one_warehouse, toml_for, write_scenario
 
 SOLVE = dict(mip_gap=1e-9, threads=1, time_limit=120, seed=0)
 

@@ -30,7 +30,7 @@ from optsupply.scenario.generate import generate
 from optsupply.plan.check import check_plan
 from tests.conftest import write
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 
 def problems(sc: ops.Scenario, plan: ops.Plan) -> list[str]:

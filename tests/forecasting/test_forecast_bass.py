@@ -19,7 +19,7 @@ from scipy.integrate import quad
 from optsupply.curves import bass_cdf, bass_density, bass_increment
 from optsupply.forecasting.bass import BassFit, detect_launch, fit_bass
 
-R_EXAMPLE = Path(__file__).parent / "data" / "bass_nls_R_example.json"  # copied from shared refdata/bass (sources inside)
+R_EXAMPLE = Path(__file__).parents[1] / "data" / "bass_nls_R_example.json"  # copied from shared refdata/bass (sources inside)
 
 
 def sig3(x: float) -> float:

@@ -30,7 +30,7 @@ from optsupply import Scenario, ScenarioError
 from optsupply.scenario import text_tables as _text_tables
 from optsupply.errors import Report
 
-TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+TINY = Path(__file__).resolve().parents[2] / "instances" / "tiny"
 
 
 # --------------------------------------------------------------------------- editing helpers
