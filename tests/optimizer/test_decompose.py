@@ -46,6 +46,17 @@ def tiny() -> ops.Scenario:
     return ops.Scenario.load(TINY)
 
 
+@pytest.mark.parametrize("threads_before", [0, 2])
+def test_a_solve_with_another_thread_count_before_does_not_stop_the_groups(tiny: ops.Scenario,
+                                                                          threads_before: int) -> None:
+    """HiGHS's task scheduler is global: after a solve with another thread count in the same process, every
+    group MIP of the decomposition would fail unless it is reset (found as a test-order dependence)."""
+    ops.solve(tiny, threads=threads_before, mip_gap=0.0, time_limit=30)
+    plan = dec.decompose(tiny, opts(), group_size=3)
+    assert plan.kpis["groups_improved"] >= 1 or plan.kpis["start_profit"] == pytest.approx(TINY_OPTIMUM)
+    assert plan.kpis["profit"] == pytest.approx(TINY_OPTIMUM, rel=1e-6)
+
+
 def test_one_group_is_the_joint_mip(tiny: ops.Scenario) -> None:
     plan = dec.decompose(tiny, opts(), group_size=3)
     k = plan.kpis

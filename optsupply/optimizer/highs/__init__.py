@@ -440,6 +440,7 @@ def status_of(term: TerminationCondition, has_solution: bool) -> str:
 
 def _disambiguate(m: pyo.ConcreteModel, opts: SolveOptions) -> TerminationCondition:
     """HiGHS's presolve may say "infeasible or unbounded"; ask again without it."""
+    reset_scheduler_if_threads_change(None)  # this solve runs with HiGHS's default thread count
     solver = Highs()
     res = solver.solve(m, **solve_options(opts, rel_gap=None, threads=None, tee=[],
                                           solver_options={**highs_options(opts), "presolve": "off"}))

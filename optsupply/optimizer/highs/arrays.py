@@ -21,7 +21,7 @@ from pyomo.common.tee import capture_output
 from pyomo.core.base.objective import ObjectiveSense
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from optsupply.optimizer.highs import SolveOptions, highs_options, highs_version
+from optsupply.optimizer.highs import SolveOptions, highs_options, highs_version, reset_scheduler_if_threads_change
 from optsupply.plan.core import OPTIMAL, TIME_LIMIT
 
 __all__ = ["CompiledModel", "Run", "new_highs", "highs_version"]
@@ -86,6 +86,13 @@ class CompiledModel:
             h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
         h.passModel(lp)
         self.col = {id(v): i for i, v in enumerate(repn.columns)}
+        self.threads = opts.threads or None
+
+    def _run(self) -> None:
+        """``run()`` with HiGHS's global scheduler set for this model's thread count (a solve in this process
+        with another count leaves it unusable: every run would fail)."""
+        reset_scheduler_if_threads_change(self.threads)
+        self.h.run()
 
     @property
     def num_cols(self) -> int:
@@ -104,7 +111,7 @@ class CompiledModel:
     def solve_lp(self) -> tuple[float, np.ndarray] | None:
         """Run to optimality (the current costs and integrality); (objective, values by column), or None."""
         h = self.h
-        h.run()
+        self._run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return float(h.getInfo().objective_function_value), np.array(h.getSolution().col_value, dtype=float)
@@ -115,7 +122,7 @@ class CompiledModel:
         self.set_integer(True)
         h.setOptionValue("time_limit", max(0.2, seconds))
         try:
-            h.run()
+            self._run()
             bound = float(h.getInfo().mip_dual_bound)
         finally:
             self.set_integer(False)
@@ -133,7 +140,7 @@ class CompiledModel:
                 idx = np.array([c for c, _ in pairs], dtype=np.int32)
                 h.setSolution(len(idx), idx, np.array([v for _, v in pairs], dtype=float))
         h.setOptionValue("time_limit", max(0.5, float(time_limit)))
-        h.run()
+        self._run()
         info, status = h.getInfo(), h.getModelStatus()
         ok = info.primal_solution_status == 2
         if ok:

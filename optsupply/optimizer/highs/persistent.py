@@ -29,7 +29,8 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-from optsupply.optimizer.highs import SolveOptions, SolveResult, lean_highs, solve_options, status_of
+from optsupply.optimizer.highs import (SolveOptions, SolveResult, lean_highs, reset_scheduler_if_threads_change,
+                                       solve_options, status_of)
 from optsupply.plan.core import SOLVER_PLAN_STATUSES
 
 #: HiGHS's infinity (a bound at or beyond it is no bound).
@@ -116,6 +117,7 @@ class PersistentModel:
         the incumbent's values are loaded into the Pyomo model and kept in :attr:`solution`."""
         version = ".".join(str(x) for x in self._opt.version())
         self.solution = None
+        reset_scheduler_if_threads_change(opts.threads or None)
         start = time.perf_counter()
         results = self._opt.solve(self.m, **solve_options(opts))
         term = results.termination_condition
@@ -212,6 +214,9 @@ class PersistentModel:
             h.setOptionValue("mip_max_improving_sols", 1)
         h.setOptionValue("time_limit", max(1.0, 0.1 * float(opts.time_limit or 300.0)))
         h.setOptionValue("random_seed", int(opts.seed or 0))
+        if opts.threads:
+            h.setOptionValue("threads", int(opts.threads))
+        reset_scheduler_if_threads_change(opts.threads or None)
         h.run()
         sol = h.getSolution()
         if not sol.value_valid or h.getInfo().primal_solution_status != 2:
