@@ -50,12 +50,12 @@ from optsupply.baselines.supply import (
 )
 from optsupply.errors import UsageError
 from optsupply.plan.check import evaluate_plan
-from optsupply.plan.core import Plan, period_dates, profit_kpis, table_frame
+from optsupply.plan.core import BASELINE, Plan, period_dates, profit_kpis, table_frame
 from optsupply.scenario.core import Scenario
 
 __all__ = ["siloed_plan", "practitioner_plan", "RULE_SETS", "STATUS"]
 
-STATUS = "baseline"  #: kpis status of a siloed plan
+STATUS = BASELINE  #: kpis status of a siloed plan
 #: rule sets of :func:`siloed_plan`: the naive siloed rules and the practitioner rules
 RULE_SETS = ("naive", "practitioner")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from optsupply.errors import EXIT_BAD_INPUT, OptsupplyError, ScenarioError
@@ -33,6 +34,12 @@ def exits_on_bad_input(command: Command) -> Command:
             return bad_input(exc)
 
     return run
+
+
+def out_path(args: argparse.Namespace, suffix: str) -> Path:
+    """``--out`` when given, else ``SCENARIO-suffix`` in the current folder (the scenario's name without
+    its folder or extension)."""
+    return Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-{suffix}")
 
 
 def load_scenario(path: Any) -> Any:

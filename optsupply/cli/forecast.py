@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from optsupply.cli.common import load_scenario
+from optsupply.cli.common import load_scenario, out_path
 from optsupply.errors import EXIT_OK, UsageError
 
 
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if scenario.history.empty:
         raise UsageError(f"{args.scenario} has no history.csv rows: there is nothing to forecast from")
-    out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-forecast")
+    out = out_path(args, "forecast")
     guard_folder(out, kind="forecast", inputs=[args.scenario], force=args.force)
     print(f"forecasting {scenario!r}", file=sys.stderr)
     fc = forecast(scenario, season_length=args.season_length, backtest=not args.no_backtest,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from optsupply.cli.common import load_scenario
+from optsupply.cli.common import load_scenario, out_path
 from optsupply.errors import EXIT_NO_PLAN, EXIT_OK
+from optsupply.plan.core import PLAN_STATUSES
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from optsupply.optimizer.optimize import solve
 
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path(f"{Path(args.scenario).stem}-plan")
+    out = out_path(args, "plan")
     # an old plan folder is replaced; a folder optsupply did not write, an input, the current folder: never
     guard_folder(out, kind="plan", inputs=[args.scenario], force=args.force, replace_same_kind=True)
     print(f"solving {scenario!r}", file=sys.stderr)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                  seed=args.seed, log=None if args.quiet else sys.stderr)
     k = plan.kpis
     # "interrupted": Ctrl-C stopped HiGHS; its incumbent is a plan like a time-limited one (exit 0)
-    if k["status"] not in ("optimal", "time_limit", "interrupted") or k.get("profit") is None:
+    if k["status"] not in PLAN_STATUSES or k.get("profit") is None:
         _no_plan(k)
         return EXIT_NO_PLAN
     plan.save(out, overwrite=True)

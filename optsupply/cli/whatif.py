@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from optsupply.analysis.sweep import INVALID, sweep
-from optsupply.cli.common import exits_on_bad_input, load_scenario
+from optsupply.cli.common import exits_on_bad_input, load_scenario, out_path
 from optsupply.errors import EXIT_BAD_INPUT, EXIT_NO_PLAN, EXIT_OK, UsageError
 from optsupply.files import guard_folder
 from optsupply.plan.core import COST_KEYS, PLAN_STATUSES
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         variants = load_sweep(args.sweep)
     path = Path(args.scenario)
-    out = Path(args.out) if args.out else Path(f"{path.stem}-whatif")
+    out = out_path(args, "whatif")
     scenario = load_scenario(path)
     guard_folder(out, kind="whatif", inputs=[path, args.sweep], force=args.force, verb="write into it")
     options = {"time_limit": args.time_limit, "mip_gap": args.gap, "threads": args.threads}
