@@ -5,7 +5,8 @@
 plan tables and the scenario alone; its parts are ``check_tables`` reading and
 cleaning the input tables, ``check_derive`` what follows from the plan's
 decisions, ``check_rules`` the rules and ``evaluate`` the profit and the KPI
-check) · ``compare`` (differences of scenarios and plans).
+check) · ``diff`` (what changed between two scenarios or two plans) ·
+``compare`` (KPI tables of several plans side by side).
 
 Imports the scenario layer and the foundation, never Pyomo or HiGHS: a plan
 can be read, checked and compared on a machine without a solver.
