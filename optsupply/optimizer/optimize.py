@@ -17,10 +17,9 @@ from typing import Any
 from optsupply.errors import TimeLimitSpent, UsageError
 from optsupply.model import build_model, prepare
 from optsupply.model.extract import extract_plan
-from optsupply.plan.core import Plan, empty_plan, profit_kpis
+from optsupply.plan.core import ERROR, OPTIMAL, TIME_LIMIT, Plan, empty_plan, profit_kpis
 from optsupply.scenario.core import Scenario
-from optsupply.optimizer.highs import (ERROR, OPTIMAL, TIME_LIMIT, SolveOptions, SolveResult, solve_model,
-                              time_limit_spent_message)
+from optsupply.optimizer.highs import SolveOptions, SolveResult, solve_model, time_limit_spent_message
 from optsupply.plan.check import check_plan
 
 logger = logging.getLogger(__name__)

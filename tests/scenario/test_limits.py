@@ -261,7 +261,8 @@ def test_time_limit_spent_before_highs_starts() -> None:
 def test_build_and_transfer_check_the_clock() -> None:
     from optsupply.errors import TimeLimitSpent
     from optsupply.model import build_model
-    from optsupply.optimizer.highs import TIME_LIMIT, SolveOptions, solve_model
+    from optsupply.optimizer.highs import SolveOptions, solve_model
+    from optsupply.plan.core import TIME_LIMIT
 
     scenario = Scenario.load(TINY)
     with pytest.raises(TimeLimitSpent, match="while building the model"):

@@ -42,7 +42,7 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optsupply.errors import UsageError
-from optsupply.plan.core import (ERROR, INFEASIBLE, INTERRUPTED, OPTIMAL, SOLVER_PLAN_STATUSES, TIME_LIMIT,  # noqa: F401
+from optsupply.plan.core import (ERROR, INFEASIBLE, INTERRUPTED, OPTIMAL, SOLVER_PLAN_STATUSES, TIME_LIMIT,
                                  UNBOUNDED)
 from optsupply.scenario.checks import setting_problem
 
