@@ -116,14 +116,14 @@ from optsupply.model.data import ModelData
 from optsupply.model.inventory import ship_capacity
 from optsupply.optimizer.highs import SolveOptions
 from optsupply.optimizer.highs.persistent import PersistentModel
-from optsupply.optimizer.optimize import finish_plan
+from optsupply.optimizer.optimize import choose_method, finish_plan
 from optsupply.plan.core import Plan
 from optsupply.scenario.core import Scenario
 from optsupply.scenario.schema import TABLE_BY_NAME
 
 logger = logging.getLogger(__name__)
 
-COLD, LEAN, REBUILD = "cold", "lean", "rebuild"
+COLD, LEAN, REBUILD, SEARCH = "cold", "lean", "rebuild", "search"
 
 # settings and columns that do not reach the model
 _NO_MODEL_SETTINGS = {"name", "currency", "horizon.start", "horizon.freq",
@@ -142,14 +142,17 @@ class Update:
     ----------
     kind : str
         ``"cold"`` (first solve of a freshly built model), ``"lean"`` (the
-        HiGHS model was patched in place) or ``"rebuild"`` (a new model).
+        HiGHS model was patched in place), ``"rebuild"`` (a new model) or
+        ``"search"`` (a scenario too large for one MIP: the anytime search,
+        started from the previous plan, the touched products first).
     reason : str
         Why, in a sentence.
     changed : tuple of str
         The changed ``table.column`` and setting keys.
     mip_start : str
-        ``"none"``, ``"full"`` (every column of the previous solution) or
-        ``"partial"`` (the previous values of the variables that still exist).
+        ``"none"``, ``"full"`` (every column of the previous solution),
+        ``"partial"`` (the previous values of the variables that still exist)
+        or ``"previous plan"`` (a search started from it).
     seconds : float
         Time to diff, prepare and patch (lean) or build (cold, rebuild).
     """
@@ -210,15 +213,19 @@ class WhatIf(PatchHandlers):
     'lean: patched in place: warehouses.storage_capacity (1 row)'
     """
 
-    def __init__(self, scenario: Scenario | str | os.PathLike, **solve_options: Any):
+    def __init__(self, scenario: Scenario | str | os.PathLike, *, method: str = "auto", **solve_options: Any):
         sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
-        SolveOptions.from_scenario(sc.settings, **solve_options)  # unknown option names fail here
+        opts = SolveOptions.from_scenario(sc.settings, **solve_options)  # unknown option names fail here
         self._options = dict(solve_options)
         self.original = sc
         self.base = sc
         self.last_update: Update | None = None
         self.plan: Plan | None = None
         self._fresh = True  # the model has not been solved since it was built
+        # scenarios too large for one MIP are planned by the anytime search, from the previous plan
+        self._search = choose_method(sc, method, opts.time_limit) == "lns"
+        if self._search:
+            return
         t0 = time.perf_counter()
         self._build(sc, prepare(sc))
         self._build_seconds = time.perf_counter() - t0
@@ -252,6 +259,8 @@ class WhatIf(PatchHandlers):
         """
         start = self.original if from_original else self.base
         new = start.with_changes(changes) if changes else start
+        if self._search:
+            return self._search_from_plan(new)
         t0 = time.perf_counter()
         new_data = self._data if new is self.base else prepare(new)
         opts = SolveOptions.from_scenario(new.settings, **self._options)
@@ -285,6 +294,27 @@ class WhatIf(PatchHandlers):
         self.last_update = update
         self.plan = self._solve(new, opts, update.seconds)
         return self.plan
+
+    def _search_from_plan(self, new: Scenario) -> Plan:
+        """Plan ``new`` by the anytime search (:mod:`optsupply.optimizer.anytime`), started from the previous
+        plan (when it still passes the checker) and searching first around the products the change touches."""
+        from optsupply.optimizer.anytime import anytime
+
+        t0 = time.perf_counter()
+        diff, settings = _diff_rows(self.base, new)
+        focus = _touched_products(new, self.plan, diff, settings) if self.plan is not None else ()
+        keys = tuple(sorted({f"{t}.{c}" for t, c in diff} | set(settings)))
+        opts = SolveOptions.from_scenario(new.settings, **self._options)
+        plan = anytime(new, opts, start=self.plan, focus=focus)
+        if plan is None:  # no start plan at all: one MIP finds a plan or explains why there is none
+            from optsupply.optimizer.optimize import solve
+
+            plan = solve(new, method="mip", **self._options)
+        self.last_update = Update(SEARCH, f"searched from the previous plan, {len(focus)} touched product(s) first"
+                                  if self.plan is not None else "searched from the baselines", keys,
+                                  "previous plan" if self.plan is not None else "none", time.perf_counter() - t0)
+        self.base, self.plan = new, plan
+        return plan
 
     # ------------------------------------------------------------------ building
 
@@ -497,6 +527,35 @@ def _diff(old: Scenario, new: Scenario) -> tuple[dict[tuple[str, str], list], li
     settings = sorted(k for k in set(old.settings) | set(new.settings)
                       if not _same_setting(old.settings.get(k), new.settings.get(k)))
     return out, settings
+
+
+def _diff_rows(old: Scenario, new: Scenario) -> tuple[dict[tuple[str, str], list], list[str]]:
+    """:func:`_diff`, or every table's rows marked changed when rows were added or removed."""
+    try:
+        return _diff(old, new)
+    except _Rebuild:
+        return {}, ["*"]
+
+
+def _touched_products(new: Scenario, plan: Plan, diff: dict[tuple[str, str], list], settings: list[str]) -> list[str]:
+    """The products a change touches: named in a changed row's key; advertised in ``plan`` for a change of
+    channels or budgets; stocked or shipped through a changed warehouse or lane."""
+    products = set(map(str, new.products["product"]))
+    touched: set[str] = set()
+    for (table, _column), keys in diff.items():
+        for key in keys:
+            parts = key if isinstance(key, tuple) else (key,)
+            touched |= {str(k) for k in parts if str(k) in products}
+            if table in ("warehouses", "lanes") and not plan.shipments.empty:
+                places = {str(k) for k in parts}
+                sh = plan.shipments
+                touched |= set(sh.loc[sh["warehouse"].astype(str).isin(places) | sh["region"].astype(str).isin(places),
+                                      "product"].astype(str))
+        if table in ("channels",) and not plan.advertising.empty:
+            touched |= set(plan.advertising["product"].astype(str))
+    if any("budget" in k for k in settings) and not plan.advertising.empty:
+        touched |= set(plan.advertising["product"].astype(str))
+    return sorted(touched)
 
 
 def _same_setting(a: Any, b: Any) -> bool:

@@ -14,19 +14,24 @@ from optsupply.plan.core import PLAN_STATUSES
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="plan launches, stock, ads and routes for a scenario",
                        description="Build and solve the joint plan with HiGHS and write the plan folder "
-                                   "(kpis.json and one CSV per table). Progress (incumbent and bound) is "
-                                   "shown as HiGHS reports it. Ctrl-C stops the solver and writes the best plan "
-                                   "found so far (status interrupted). Exit 0 with a plan (optimal, time-limited "
-                                   "or interrupted), 1 when no plan exists, 2 for bad input.")
+                                   "(kpis.json and one CSV per table). With the search (method lns, the default "
+                                   "from a few hundred product-periods on) a checked plan is written within "
+                                   "seconds and replaced by each better one, so the folder always holds the best "
+                                   "plan so far. Progress lines show the elapsed time, phase, profit, bound and "
+                                   "gap. Ctrl-C stops and writes the best plan found so far (status "
+                                   "interrupted). Exit 0 with a plan (optimal, time-limited or interrupted), 1 "
+                                   "when no plan exists, 2 for bad input.")
     p.add_argument("scenario", help="scenario folder or .xlsx workbook")
     p.add_argument("--out", metavar="DIR", help="plan folder to write (default: SCENARIO-plan next to the current folder)")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds (default: scenario's [solver] time_limit, else 300)")
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default: scenario's, else 0.005)")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads (0 = HiGHS default)")
     p.add_argument("--seed", type=int, metavar="N", help="solver random seed")
-    p.add_argument("--method", choices=("mip", "decompose", "auto"), default="auto",
-                   help="mip: one joint MIP; decompose: product groups in turn, the rest fixed, with a valid "
-                        "bound (for large scenarios); auto (default): decompose from 100 products on")
+    p.add_argument("--method", choices=("auto", "mip", "lns", "decompose"), default="auto",
+                   help="auto (default): mip for small scenarios (up to 400 products x periods, 20 s or more), "
+                        "lns otherwise; mip: one joint MIP (HiGHS finds and proves the plan); lns: the best "
+                        "baseline plan first, then large-neighbourhood search on one model, HiGHS's bound from a "
+                        "second process; decompose: product groups in turn with a Lagrangian bound")
     p.add_argument("--force", action="store_true", help="replace --out even if it is not a plan folder")
     p.add_argument("-q", "--quiet", action="store_true", help="do not show the solver's progress log")
     p.set_defaults(func=run)
@@ -41,9 +46,14 @@ def run(args: argparse.Namespace) -> int:
     out = out_path(args, "plan")
     # an old plan folder is replaced; a folder optsupply did not write, an input, the current folder: never
     guard_folder(out, kind="plan", inputs=[args.scenario], force=args.force, replace_same_kind=True)
-    print(f"solving {scenario!r}", file=sys.stderr)
+    if not args.quiet:
+        print(f"solving {scenario!r}", file=sys.stderr)
+
+    def write(better: Any) -> None:  # each better plan replaces the folder at once: a stop never loses it
+        better.save(out, overwrite=True)
+
     plan = solve(scenario, method=args.method, time_limit=args.time_limit, mip_gap=args.gap, threads=args.threads,
-                 seed=args.seed, log=None if args.quiet else sys.stderr)
+                 seed=args.seed, log=None if args.quiet else sys.stderr, on_plan=write)
     k = plan.kpis
     # "interrupted": Ctrl-C stopped HiGHS; its incumbent is a plan like a time-limited one (exit 0)
     if k["status"] not in PLAN_STATUSES or k.get("profit") is None:

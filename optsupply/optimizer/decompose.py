@@ -304,6 +304,12 @@ def start_plan(sc: Scenario, start: Plan | None = None) -> tuple[Plan | None, st
 
     found, why = [], ""
     if start is not None and start.kpis.get("profit") is not None:
+        from optsupply.errors import OptsupplyError
+
+        try:  # valued for this scenario (a what-if's previous plan carries the kpis of the scenario before)
+            start = _revalued(sc, start)
+        except (OptsupplyError, KeyError, ValueError):  # a plan that does not fit: the checker says why below
+            pass
         if check_plan(sc, start):
             why = "the given start plan breaks a rule of the scenario"
         else:
@@ -319,6 +325,17 @@ def start_plan(sc: Scenario, start: Plan | None = None) -> tuple[Plan | None, st
         return None, why
     best = max(found, key=lambda f: (f[0], -f[1]))
     return best[3], best[2]
+
+
+def _revalued(sc: Scenario, plan: Plan) -> Plan:
+    """``plan`` with its KPIs recomputed for ``sc`` (the tables unchanged)."""
+    from optsupply.plan.check import evaluate_plan
+
+    out = Plan(launches=plan.launches, orders=plan.orders, stock=plan.stock, shipments=plan.shipments,
+               sales=plan.sales, advertising=plan.advertising, featured=plan.featured, lanes=plan.lanes,
+               kpis={}, scenario_name=sc.name, dates=plan.dates)
+    out.kpis = {**plan.kpis, **profit_kpis(evaluate_plan(sc, plan), None)}
+    return out
 
 
 def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None,

@@ -25,35 +25,52 @@ from optsupply.plan.check import check_plan
 logger = logging.getLogger(__name__)
 
 
-METHODS = ("mip", "decompose", "auto")
-AUTO_DECOMPOSE_PRODUCTS = 100  # ``method="auto"``: decompose from this many products on
+METHODS = ("auto", "mip", "lns", "decompose")
+#: ``method="auto"``: one MIP up to this many product-periods (HiGHS closes the gap itself), else ``lns``
+AUTO_MIP_SIZE = 400
+#: ... given at least this many seconds (a shorter run needs a plan first), unless at most AUTO_TINY_SIZE
+AUTO_MIP_SECONDS, AUTO_TINY_SIZE = 20.0, 100
 
 
-def choose_method(scenario: Scenario, method: str) -> str:
-    """``mip`` or ``decompose`` for ``method`` (``auto``: decompose large scenarios)."""
+def choose_method(scenario: Scenario, method: str, time_limit: float | None = None) -> str:
+    """``mip``, ``lns`` or ``decompose`` for ``method``.
+
+    ``auto`` picks one MIP for scenarios of at most :data:`AUTO_MIP_SIZE` products × periods
+    (``tiny``, ``small``: HiGHS finds and proves good plans itself) given at least
+    :data:`AUTO_MIP_SECONDS` (any time for at most :data:`AUTO_TINY_SIZE`), and the anytime search
+    (:mod:`optsupply.optimizer.anytime`) otherwise.
+    """
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if method != "auto":
         return method
-    return "decompose" if len(scenario.products) >= AUTO_DECOMPOSE_PRODUCTS else "mip"
+    size = len(scenario.products) * int(scenario.settings.get("horizon.periods", 0) or 0)
+    short = time_limit is not None and time_limit < AUTO_MIP_SECONDS and size > AUTO_TINY_SIZE
+    return "mip" if size <= AUTO_MIP_SIZE and not short else "lns"
 
 
-def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **options: Any) -> Plan:
+def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **options: Any) -> Plan:
     """Plan ``scenario`` (a :class:`Scenario` or a path to one).
 
     Parameters
     ----------
     scenario : Scenario or path
         The scenario; a path is loaded (and validated) first.
-    method : {"mip", "decompose", "auto"}
-        ``mip`` solves the joint model as one MIP; ``decompose`` plans product
-        groups in turn with the rest fixed, against a bound that stays valid
-        (:mod:`optsupply.optimizer.decompose`; for scenarios too large for one MIP);
-        ``auto`` decomposes from ``AUTO_DECOMPOSE_PRODUCTS`` products on.
+    method : {"auto", "mip", "lns", "decompose"}
+        ``mip`` solves the joint model as one MIP; ``lns`` makes a checked plan
+        within seconds and improves it by large-neighbourhood search on one model,
+        with HiGHS's bound from a second process (:mod:`optsupply.optimizer.anytime`);
+        ``decompose`` plans product groups in turn with the rest fixed, against a
+        Lagrangian bound (:mod:`optsupply.optimizer.decompose`); ``auto`` (the
+        default) picks ``mip`` or ``lns`` by size and time limit (:func:`choose_method`).
     **options
         :class:`~optsupply.optimizer.highs.SolveOptions` fields: ``time_limit``, ``mip_gap``,
-        ``threads``, ``seed``, ``presolve``, ``log`` (a stream for HiGHS's progress
-        log), ``highs_options``. Missing ones come from the scenario's ``[solver]``.
+        ``threads``, ``seed``, ``presolve``, ``log`` (a stream for the progress
+        lines and HiGHS's log), ``highs_options``. Missing ones come from the
+        scenario's ``[solver]``. For ``lns`` also: ``on_plan`` (called with each
+        better checked plan as soon as it exists), ``progress`` (called with each
+        progress line as a dict), ``work_limit`` (a number of neighbourhoods
+        instead of the clock: the same run gives the same plan on any machine).
 
     Returns
     -------
@@ -67,8 +84,17 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "mip", **opti
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     start = options.pop("start", None)
     use_start = options.pop("baseline_start", True)
+    search = {k: options.pop(k) for k in ("on_plan", "progress", "work_limit") if k in options}
     opts = SolveOptions.from_scenario(sc.settings, **options)
-    if choose_method(sc, method) == "decompose":
+    chosen = choose_method(sc, method, opts.time_limit)
+    if chosen == "lns":
+        from optsupply.optimizer.anytime import anytime
+
+        plan = anytime(sc, opts, start=start, **search)
+        if plan is not None:
+            return plan
+        logger.info("no start plan for the search: solving one MIP")  # one MIP finds a plan or explains why none
+    if chosen == "decompose":
         from optsupply.optimizer.decompose import decompose
 
         return checked_decomposition(sc, decompose(sc, opts, start=start))

@@ -24,7 +24,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from optsupply.optimizer.highs import SolveOptions, highs_options, highs_version, reset_scheduler_if_threads_change
 from optsupply.plan.core import OPTIMAL, TIME_LIMIT
 
-__all__ = ["CompiledModel", "Run", "new_highs", "highs_version"]
+__all__ = ["CompiledModel", "Run", "Search", "lp_of", "new_highs", "highs_version"]
 
 
 @dataclass
@@ -38,10 +38,41 @@ class Run:
     seconds: float
 
 
+IPM_COLUMNS = 200_000  # an LP of more columns is solved by the interior-point method
+
+
+@dataclass
+class Search:
+    """One neighbourhood search of a :class:`CompiledModel`: the best column values HiGHS returned (None when
+    it found none), their objective (recomputed from the costs), HiGHS's status, its bound on the
+    neighbourhood, branch-and-bound nodes and seconds."""
+
+    x: np.ndarray | None
+    objective: float | None
+    optimal: bool
+    bound: float | None
+    nodes: int
+    seconds: float
+
+
 def new_highs() -> highspy.Highs:
     """A highspy instance without its banner on stdout (HiGHS prints it when the instance is created)."""
     with capture_output(capture_fd=True):
         return highspy.Highs()
+
+
+def lp_of(a: dict) -> highspy.HighsLp:
+    """The HiGHS model (maximised) of the arrays a :class:`CompiledModel` keeps in ``arrays``."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(a["cost"]), len(a["row_lower"])
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_, lp.offset_ = a["cost"], a["offset"]
+    lp.col_lower_, lp.col_upper_ = a["lower"], a["upper"]
+    lp.row_lower_, lp.row_upper_ = a["row_lower"], a["row_upper"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a["start"], a["index"], a["value"]
+    lp.integrality_ = [highspy.HighsVarType(int(k)) for k in a["integrality"]]
+    return lp
 
 
 class CompiledModel:
@@ -57,25 +88,20 @@ class CompiledModel:
         self.columns = repn.columns
         self.eliminated = repn.eliminated_vars
         n, A = len(repn.columns), sp.csc_array(repn.A)
-        rows = len(repn.rows)
-        mult = np.fromiter((r[1] for r in repn.rows), dtype=np.int8, count=rows)
+        mult = np.fromiter((r[1] for r in repn.rows), dtype=np.int8, count=len(repn.rows))
         rhs = np.asarray(repn.rhs, dtype=float)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, rows
-        lp.sense_ = highspy.ObjSense.kMaximize
+        inf = highspy.kHighsInf
         self.cost = np.asarray(repn.c.toarray()[0] if repn.c.shape[0] else np.zeros(n), dtype=float)
-        lp.col_cost_ = self.cost
-        lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
-        lp.col_lower_ = np.array([-highspy.kHighsInf if v.lb is None else v.lb for v in repn.columns], dtype=float)
-        lp.col_upper_ = np.array([highspy.kHighsInf if v.ub is None else v.ub for v in repn.columns], dtype=float)
-        lp.row_lower_ = np.where(mult >= 0, np.where(mult == 0, rhs, -highspy.kHighsInf), rhs)
-        lp.row_upper_ = np.where(mult <= 0, np.where(mult == 0, rhs, highspy.kHighsInf), rhs)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = A.data.astype(float)
+        self.offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+        self.lower = np.array([-inf if v.lb is None else v.lb for v in repn.columns], dtype=float)
+        self.upper = np.array([inf if v.ub is None else v.ub for v in repn.columns], dtype=float)
         self.integrality = np.array([1 if v.is_integer() else 0 for v in repn.columns], dtype=np.uint8)
-        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in self.integrality]
+        #: the model as plain arrays (picklable: a worker process rebuilds the same HiGHS model from them)
+        self.arrays = {"cost": self.cost, "offset": self.offset, "lower": self.lower, "upper": self.upper,
+                       "row_lower": np.where(mult >= 0, np.where(mult == 0, rhs, -inf), rhs),
+                       "row_upper": np.where(mult <= 0, np.where(mult == 0, rhs, inf), rhs),
+                       "start": A.indptr.astype(np.int32), "index": A.indices.astype(np.int32),
+                       "value": A.data.astype(float), "integrality": self.integrality}
         h = self.h = new_highs()
         h.setOptionValue("output_flag", False)
         for key, value in highs_options(opts).items():
@@ -84,7 +110,7 @@ class CompiledModel:
             h.setOptionValue("threads", int(opts.threads))
         if opts.mip_gap is not None:
             h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
-        h.passModel(lp)
+        h.passModel(lp_of(self.arrays))
         self.col = {id(v): i for i, v in enumerate(repn.columns)}
         self.threads = opts.threads or None
 
@@ -153,3 +179,57 @@ class CompiledModel:
             float(info.objective_function_value) if optimal else math.nan)
         return Run(ok, OPTIMAL if optimal else TIME_LIMIT, float(info.objective_function_value) if ok else None,
                     bound if math.isfinite(bound) else None, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ neighbourhood search (one model, many runs)
+
+    def objective_of(self, x: np.ndarray) -> float:
+        """The objective (maximised) of column values ``x``."""
+        return float(self.cost @ x + self.offset)
+
+    def search(self, x: np.ndarray, fixed: np.ndarray, *, time_limit: float = math.inf, gap: float = 1e-4,
+               node_limit: int | None = None, lp: bool = False) -> Search:
+        """Re-optimise the columns not ``fixed`` (a boolean mask) with the others held at ``x``, from ``x``.
+
+        Held columns get ``x`` as both bounds (integers rounded), the free ones their own bounds again: the
+        model is never rebuilt, only its column bounds change. ``x`` is the MIP start, so a feasible ``x``
+        gives a run that never ends below it (the caller still compares objectives: HiGHS's presolve may
+        map a start to another point). ``node_limit`` (branch-and-bound nodes) stops the run by work,
+        not by the clock, for runs that must repeat exactly. With ``lp`` (every integer column held) the
+        run is the LP of the free columns, by the interior-point method on models of more than
+        :data:`IPM_COLUMNS` columns (where dual simplex takes minutes).
+        """
+        h, n = self.h, self.num_cols
+        held = np.where(self.integrality.astype(bool), np.round(x), x)
+        held = np.clip(held, self.lower, self.upper)
+        lo, up = np.where(fixed, held, self.lower), np.where(fixed, held, self.upper)
+        every = np.arange(n, dtype=np.int32)
+        h.changeColsBounds(n, every, lo, up)
+        h.setSolution(n, every, held)
+        h.setOptionValue("time_limit", max(0.2, float(time_limit)) if math.isfinite(time_limit) else math.inf)
+        h.setOptionValue("mip_rel_gap", float(gap))
+        h.setOptionValue("mip_max_nodes", int(node_limit) if node_limit is not None else 2**31 - 1)
+        t0 = time.perf_counter()
+        if lp:
+            self.set_integer(False)
+            h.setOptionValue("solver", "ipm" if n > IPM_COLUMNS else "choose")
+        try:
+            self._run()
+            info, status = h.getInfo(), h.getModelStatus()  # read before the bounds change (that clears them)
+            found = info.primal_solution_status == 2
+            best = np.array(h.getSolution().col_value, dtype=float) if found else None
+            bound = float(info.mip_dual_bound) if self.integrality.any() and not lp else float(info.objective_function_value)
+            nodes = int(max(0, info.mip_node_count))
+        finally:
+            h.changeColsBounds(n, every, self.lower, self.upper)
+            if lp:
+                self.set_integer(True)
+                h.setOptionValue("solver", "choose")
+        return Search(best, self.objective_of(best) if found else None, status == highspy.HighsModelStatus.kOptimal,
+                      bound if math.isfinite(bound) else None, nodes, time.perf_counter() - t0)
+
+    def load(self, x: np.ndarray) -> None:
+        """Put column values ``x`` into the Pyomo model's variables (and those the compiler eliminated)."""
+        for v, value in zip(self.columns, x):
+            v.set_value(float(value), skip_validation=True)
+        for v, expr in self.eliminated:
+            v.set_value(pyo.value(expr), skip_validation=True)

@@ -1,0 +1,318 @@
+"""Anytime planning: a checked plan within seconds, then better ones, by large-neighbourhood search.
+
+A planner waiting for a 60- to 1,000-product plan needs a plan first and the
+best plan second. :func:`anytime` runs four phases and hands every better
+checked plan to ``on_plan`` as soon as it has it (the command line writes it,
+so a time limit, Ctrl-C or a crash never loses it):
+
+1. **start**: the best baseline (:func:`optsupply.optimizer.decompose.start_plan`:
+   the practitioner plan, the naive siloed plan or a plan passed in), checked.
+2. **build**: the joint model, once (Pyomo builds it; it reaches HiGHS as
+   arrays, :class:`~optsupply.optimizer.highs.arrays.CompiledModel`).
+3. **polish**: the start's integer decisions held, the LP re-plans every
+   quantity (orders, stock, shipments, ad spend, sales) around them.
+4. **search**: fix-and-optimize over neighbourhoods that follow the model's
+   structure (:mod:`optsupply.optimizer.neighbourhoods`): each sub-MIP frees
+   a few products' columns (or a window of their periods) and holds the rest
+   at the incumbent, by changing column bounds of the one model; the
+   incumbent is its MIP start, so no step loses it. Neighbourhood kinds are
+   drawn by adaptive weights and sized by how fast HiGHS closes them.
+
+On a second core, HiGHS runs the whole MIP from the polished plan in its own
+process (:class:`~optsupply.optimizer.highs.worker.SearchWorker`): its dual
+bound is the plan's ``best_bound`` and the search adopts any better plan it
+finds. A worker that dies costs only its bound.
+
+``work_limit`` (a number of neighbourhoods) replaces the clock inside the
+search: every sub-MIP stops at a node limit instead of a time limit, so the
+same scenario, options and seed give the same plan on any machine.
+
+>>> import optsupply as ops
+>>> plan = ops.solve("instances/medium", method="lns", time_limit=60)
+>>> plan.kpis["method"], plan.kpis["start"], plan.kpis["neighbourhoods"]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from optsupply.errors import OptsupplyError, TimeLimitSpent
+from optsupply.model import build_model, prepare
+from optsupply.model.extract import extract_plan
+from optsupply.model.fixing import plan_integers
+from optsupply.optimizer.highs import SolveOptions, available_cores, highs_version
+from optsupply.optimizer.neighbourhoods import EARLY, Chooser, Columns
+from optsupply.optimizer.progress import Progress
+from optsupply.plan.check import check_plan, evaluate_plan
+from optsupply.plan.core import INTERRUPTED, OPTIMAL, TIME_LIMIT, Plan, mip_gap, profit_kpis
+from optsupply.scenario.core import Scenario
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["anytime", "METHOD"]
+
+METHOD = "lns"
+SUB_LIMIT = 5.0  # seconds per sub-MIP at most
+SUB_GAP = 3e-4  # relative gap (of the whole plan's profit) at which a sub-MIP stops
+NODE_LIMIT = 200  # branch-and-bound nodes per sub-MIP with a work limit
+EMIT_EVERY = 5.0  # seconds between two plans handed to on_plan (at least 4x what making one costs)
+WORKER_MAX_COLUMNS = 400_000  # the worker holds a second copy of the model: not beyond this size
+TOL = 1e-9
+
+
+@dataclass
+class _Best:
+    """The best checked plan so far and where it came from."""
+
+    plan: Plan
+    ev: dict
+    source: str
+
+    @property
+    def profit(self) -> float:
+        return float(self.ev["profit"])
+
+
+def anytime(sc: Scenario, opts: SolveOptions, *, start: Plan | None = None, focus: Sequence[str] = (),
+            on_plan: Callable[[Plan], None] | None = None, progress: Callable[[dict], None] | None = None,
+            work_limit: int | None = None, worker: bool = True) -> Plan | None:
+    """Plan ``sc`` by the four phases of the module docstring; None when no start plan exists.
+
+    ``focus`` names products a change touched (what-if): their neighbourhoods come first.
+    ``on_plan`` receives each better checked plan while the run goes on (status ``time_limit``);
+    ``progress`` receives each progress line as a dict (elapsed, phase, incumbent, bound, gap).
+    """
+    t0 = time.perf_counter()
+    limit = float(opts.time_limit) if opts.time_limit is not None and math.isfinite(opts.time_limit) else math.inf
+    deadline = t0 + limit
+    report = Progress(opts.log, progress, t0)
+    run = _Run(sc, opts, t0, report, on_plan)
+    from optsupply.optimizer.decompose import start_plan
+
+    plan0, name = start_plan(sc, start)
+    if plan0 is None or check_plan(sc, plan0):
+        logger.info("no start plan (%s)", name or "it breaks a rule of the scenario")
+        return None
+    run.best = _Best(plan0, evaluate_plan(sc, plan0), name)
+    run.work_limit = work_limit
+    run.start = (name, run.best.profit)
+    try:  # from here on, Ctrl-C ends the run with the best plan so far
+        run.emit("start", force=True)
+        return _improve(run, sc, opts, plan0, deadline, focus, work_limit, worker)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        logger.info("interrupted (Ctrl-C): keeping the best plan so far")
+        return run.finish()
+
+
+def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline: float, focus: Sequence[str],
+             work_limit: int | None, worker: bool) -> Plan:
+    """Phases 2-4 of the module docstring, from the checked start plan ``plan0``."""
+    try:
+        if time.perf_counter() > deadline:
+            raise TimeLimitSpent("while making the start plan")
+        d = prepare(sc)
+        m, d = build_model(sc, d, deadline=deadline)
+        from optsupply.optimizer.highs.arrays import CompiledModel
+
+        cm = CompiledModel(m, replace(opts, threads=1, mip_gap=SUB_GAP))
+    except (TimeLimitSpent, OptsupplyError) as exc:
+        return run.finish(f"the start plan; no search: {exc}")
+    run.build_seconds = time.perf_counter() - run.t0
+    run.report("build", run.best.profit, None, force=True, columns=cm.num_cols)
+    integer = cm.integrality.astype(bool)
+    x = np.zeros(cm.num_cols)
+    for v, value in plan_integers(m, d, plan0).items():
+        j = cm.col.get(id(v))
+        if j is not None:
+            x[j] = value
+    first = cm.search(x, integer, time_limit=max(1.0, deadline - time.perf_counter()), lp=True)
+    if first.x is None:
+        return run.finish("the start plan; the model could not complete its decisions (no search)")
+    run.model, run.data, run.cm = m, d, cm
+    run.adopt(first.x, "polish")
+    run.search(Columns.of(cm.columns, d), Chooser(d, seed=int(opts.seed or 0), focus=focus), deadline, work_limit,
+               worker)
+    return run.finish()
+
+
+class _Run:
+    """The state of one anytime run: the incumbent (as column values and as the best checked plan)."""
+
+    def __init__(self, sc: Scenario, opts: SolveOptions, t0: float, report: Progress,
+                 on_plan: Callable[[Plan], None] | None):
+        self.sc, self.opts, self.t0, self.report, self.on_plan = sc, opts, t0, report, on_plan
+        self.best: _Best | None = None
+        self.start: tuple[str, float] = ("", 0.0)
+        self.build_seconds = 0.0
+        self.x: np.ndarray | None = None
+        self.objective = -math.inf
+        self.bound: float | None = None
+        self.model = self.data = self.cm = None
+        self.neighbourhoods = self.improved = self.adopted = 0
+        self.worker_note = "not started"
+        self.interrupted = False
+        self.work_limit: int | None = None
+        self.emitted_at, self.emit_cost, self.unsent = -math.inf, 0.0, False
+
+    # ------------------------------------------------------------------ the incumbent
+
+    def adopt(self, x: np.ndarray, source: str) -> None:
+        """``x`` (column values) becomes the incumbent; its plan is made and handed on when due."""
+        self.x, self.objective, self.source, self.unsent = x, self.cm.objective_of(x), source, True
+        self.emit(source, force=source == "polish")
+
+    def _plan_of_x(self) -> tuple[Plan, dict] | None:
+        """The checked plan of the incumbent's column values and its evaluation; None when it breaks a rule."""
+        self.cm.load(self.x)
+        plan, ev = extract_plan(self.model, self.data, self.sc)
+        plan.kpis = {"status": TIME_LIMIT, **profit_kpis(ev, None), "method": METHOD}
+        problems = check_plan(self.sc, plan)
+        if problems:
+            logger.warning("the search's plan breaks %d rule(s) (first: %s); keeping the previous plan",
+                           len(problems), problems[0])
+            return None
+        return plan, ev
+
+    def _refresh(self) -> bool:
+        """Make the checked plan of the incumbent, if not made yet; True when it became the best plan."""
+        if not self.unsent:
+            return False
+        now = time.perf_counter()
+        made = self._plan_of_x()
+        self.unsent = False
+        self.emit_cost, self.emitted_at = time.perf_counter() - now, time.perf_counter()
+        if made is None or made[1]["profit"] <= self.best.profit + TOL * max(1.0, abs(self.best.profit)):
+            return False
+        self.best = _Best(made[0], made[1], self.source)
+        return True
+
+    def emit(self, phase: str, *, force: bool = False) -> None:
+        """Hand a better checked plan to ``on_plan`` (at most every :data:`EMIT_EVERY` s, and at most a fifth
+        of the time on making plans) and report the progress line."""
+        due = force or time.perf_counter() - self.emitted_at >= max(EMIT_EVERY, 4 * self.emit_cost)
+        if due and (self._refresh() or phase == "start") and self.on_plan is not None:
+            self.on_plan(self._with_kpis(TIME_LIMIT, f"the best plan so far ({phase}); the search goes on"))
+        self.report(phase, self.best.profit if self.x is None else max(self.objective, self.best.profit),
+                    self.bound, force=force)
+
+    # ------------------------------------------------------------------ the search
+
+    def search(self, cols: Columns, chooser: Chooser, deadline: float, work_limit: int | None, use_worker: bool) -> None:
+        cm, worker = self.cm, None
+        if not use_worker:
+            self.worker_note = "not asked for"
+        elif available_cores() < 2:
+            self.worker_note = "one core only"
+        elif cm.num_cols > WORKER_MAX_COLUMNS:
+            self.worker_note = f"the model has {cm.num_cols:,} columns (a second copy is not worth its memory)"
+        elif deadline - time.perf_counter() < 5.0:
+            self.worker_note = "too little time left"
+        else:
+            from optsupply.optimizer.highs.worker import SearchWorker
+
+            worker = SearchWorker(cm.arrays, self.x, deadline - time.perf_counter(), gap=float(self.opts.mip_gap or 1e-4),
+                                  seed=int(self.opts.seed or 0), options=dict(self._worker_options()))
+            self.worker_note = "running"
+            self.report("worker", self.objective, None, force=True, pid=worker.pid)
+        try:
+            while work_limit is None or self.neighbourhoods < work_limit:
+                left = deadline - time.perf_counter()
+                if left < 0.5:
+                    break
+                if worker is not None:
+                    self._hear(worker)
+                    if self._proven():
+                        break
+                nb = chooser.next()
+                limit = math.inf if work_limit is not None else min(SUB_LIMIT, left)
+                r = cm.search(self.x, ~cols.free(nb.products, nb.window), time_limit=limit, gap=SUB_GAP,
+                              node_limit=NODE_LIMIT if work_limit is not None else None)
+                self.neighbourhoods += 1
+                better = r.x is not None and r.objective > self.objective + TOL * max(1.0, abs(self.objective))
+                early = r.nodes < EARLY * NODE_LIMIT if work_limit is not None else r.seconds < EARLY * limit
+                chooser.record(nb, best=better, closed=r.optimal, early=early)
+                if better:
+                    self.improved += 1
+                    logger.debug("%s: %.2f -> %.2f", nb, self.objective, r.objective)
+                    self.adopt(r.x, "search")
+                else:
+                    self.emit("search")
+        except KeyboardInterrupt:
+            self.interrupted = True
+            logger.info("interrupted (Ctrl-C): keeping the best plan so far")
+        finally:
+            if worker is not None:
+                try:
+                    self._hear(worker)
+                finally:
+                    worker.stop()
+
+    def _worker_options(self) -> dict[str, Any]:
+        return {"mip_lp_solver": "ipm"} if self.cm.num_cols > 20_000 else {}
+
+    def _hear(self, worker: Any) -> None:
+        """Take the worker's bound and, when it beats the search's, its plan."""
+        news = worker.poll()
+        if news.bound is not None:
+            self.bound = news.bound if self.bound is None else min(self.bound, news.bound)
+        if self.work_limit is not None:  # a run by work takes only the bound: the worker's plans come by the clock
+            news.incumbent = None
+        if news.incumbent is not None and news.incumbent[0] > self.objective + TOL * max(1.0, abs(self.objective)):
+            x = news.incumbent[1]
+            if len(x) == self.cm.num_cols:
+                self.adopted += 1
+                self.adopt(x, "worker")
+        if not news.alive and self.worker_note == "running":
+            self.worker_note = f"stopped early (exit code {worker.process.returncode}); the search went on without it"
+            logger.warning("the second process stopped (exit code %s); going on without its bound",
+                           worker.process.returncode)
+        elif news.done:
+            self.worker_note = "finished"
+
+    def _proven(self) -> bool:
+        gap = mip_gap(self.objective, self.bound)
+        return gap is not None and gap <= float(self.opts.mip_gap or 1e-4)
+
+    # ------------------------------------------------------------------ the result
+
+    def _with_kpis(self, status: str, message: str) -> Plan:
+        b = self.best
+        ev = b.ev
+        bound, note = self.bound, ""
+        if bound is not None and ev["profit"] > bound + 1e-6 * max(1.0, abs(bound)):
+            # the model values ad uplift on piecewise-linear curves below the true ones: its bound holds for the
+            # model's plans, not for a plan valued on the true curves
+            bound, note = None, "; its profit on the true response curves is above the model's bound, so no bound is reported"
+        plan = Plan(launches=b.plan.launches, orders=b.plan.orders, stock=b.plan.stock, shipments=b.plan.shipments,
+                    sales=b.plan.sales, advertising=b.plan.advertising, featured=b.plan.featured, lanes=b.plan.lanes,
+                    kpis={}, scenario_name=b.plan.scenario_name, dates=b.plan.dates)
+        gap = mip_gap(ev["profit"], bound)
+        if status == TIME_LIMIT and gap is not None and gap <= float(self.opts.mip_gap or 1e-4):
+            status = OPTIMAL
+        plan.kpis = {"status": status, **profit_kpis(ev, bound), "method": METHOD,
+                     "bound_kind": "mip" if bound is not None else None, "found_by": b.source,
+                     "start": self.start[0], "start_profit": self.start[1],
+                     "neighbourhoods": self.neighbourhoods, "improved": self.improved,
+                     "worker": self.worker_note, "worker_plans": self.adopted,
+                     "build_seconds": round(self.build_seconds, 3),
+                     "solve_seconds": round(time.perf_counter() - self.t0 - self.build_seconds, 3),
+                     "solver": "HiGHS " + highs_version(), "scenario": self.sc.name, "message": message + note}
+        return plan
+
+    def finish(self, message: str = "") -> Plan:
+        """The best checked plan, with its kpis (the caller writes it: ``on_plan`` had only the plans before)."""
+        self._refresh()
+        status = INTERRUPTED if self.interrupted else TIME_LIMIT
+        if not message:
+            message = ("interrupted (Ctrl-C): the best plan found so far" if self.interrupted else
+                       f"the best plan of {self.neighbourhoods} neighbourhood searches (found by {self.best.source})")
+        plan = self._with_kpis(status, message)
+        self.report("done", plan.kpis["profit"], plan.kpis.get("best_bound"), force=True)
+        return plan

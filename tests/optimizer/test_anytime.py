@@ -1,0 +1,217 @@
+"""The anytime search (method ``lns``): a checked plan first, never a worse one later, a bound from a second process.
+
+Oracles: tiny's optimum from its hand calculation (instances/tiny/expected.json); the independent plan
+checker on every plan any phase hands out; the practitioner plan's own evaluation for "never below the start".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optsupply as ops
+from optsupply.baselines.siloed import practitioner_plan
+from optsupply.model import build_model, prepare
+from optsupply.optimizer.highs import SolveOptions, available_cores
+from optsupply.optimizer.highs.arrays import CompiledModel
+from optsupply.optimizer.neighbourhoods import Chooser, Columns
+from optsupply.optimizer.optimize import choose_method
+from optsupply.plan.check import check_plan, evaluate_plan
+from optsupply.plan.core import TABLE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTANCES = ROOT / "instances"
+TINY_OPTIMUM = json.loads((INSTANCES / "tiny" / "expected.json").read_text())["expected_profit"]
+
+
+def _compiled(name: str):
+    sc = ops.Scenario.load(INSTANCES / name)
+    m, d = build_model(sc, prepare(sc))
+    return sc, m, d, CompiledModel(m, SolveOptions.from_scenario(sc.settings, threads=1))
+
+
+def test_every_column_belongs_to_the_product_and_period_of_its_index():
+    _, m, d, cm = _compiled("small")
+    cols = Columns.of(cm.columns, d)
+    shared = set()
+    for v, owner, period in zip(cm.columns, cols.product, cols.period, strict=True):
+        key = v.index() if isinstance(v.index(), tuple) else (v.index(),)
+        name = f"{v.parent_block().local_name}.{v.parent_component().local_name}"
+        if owner == "":
+            shared.add(name)
+        else:
+            assert key[0] == owner and owner in d.products, (name, key)
+        ints = [k for k in key if isinstance(k, int)]
+        assert period == (ints[0] if ints else -1), (name, key)
+    assert shared == {"transport.used", "launch.intro"}  # lanes and onboarding serve several products
+
+
+def test_a_neighbourhood_frees_its_products_and_window_and_holds_the_rest():
+    _, m, d, cm = _compiled("small")
+    cols = Columns.of(cm.columns, d)
+    p = d.products[0]
+    free = cols.free([p], (2, 4))
+    assert free.any()
+    assert set(cols.product[free]) <= {p, ""}
+    periods = cols.period[free]
+    assert ((periods == -1) | ((periods >= 2) & (periods <= 4))).all()
+    mine = (cols.product == p) & ((cols.period == -1) | ((cols.period >= 2) & (cols.period <= 4)))
+    assert free[mine].all()  # nothing of the product inside the window stays held
+
+
+def test_the_chooser_grows_neighbourhoods_that_close_early_and_shrinks_those_that_do_not():
+    sc = ops.Scenario.load(INSTANCES / "medium")
+    ch = Chooser(prepare(sc), seed=3)
+    nb = ch._products(2)
+    ch.record(nb, best=False, closed=True, early=True)
+    assert ch.size["products"] == 3.0
+    ch.record(nb, best=False, closed=False, early=False)
+    assert ch.size["products"] == 2.0
+    before = dict(ch.weight)
+    ch.record(nb, best=True, closed=True, early=False)
+    assert ch.weight["products"] > before["products"]
+    focus = Chooser(prepare(sc), focus=["P07", "P03"]).next()
+    assert focus.kind == "focus" and set(focus.products) == {"P03", "P07"}
+
+
+def test_same_seed_gives_the_same_neighbourhoods():
+    d = prepare(ops.Scenario.load(INSTANCES / "medium"))
+    a, b = Chooser(d, seed=5), Chooser(d, seed=5)
+    assert [a.next() for _ in range(20)] == [b.next() for _ in range(20)]
+
+
+def test_auto_picks_one_mip_for_small_scenarios_and_the_search_for_larger_or_short_runs():
+    tiny, small, medium = (ops.Scenario.load(INSTANCES / n) for n in ("tiny", "small", "medium"))
+    assert choose_method(tiny, "auto", 60) == "mip"
+    assert choose_method(small, "auto", 60) == "mip"
+    assert choose_method(small, "auto", 5) == "lns"  # a short run needs a plan first
+    assert choose_method(medium, "auto", 300) == "lns"
+    assert choose_method(medium, "mip", 300) == "mip"
+
+
+def test_lns_reaches_tinys_hand_calculated_optimum_with_a_bound_from_the_second_process():
+    if available_cores() < 2:
+        pytest.skip("the bound process needs a second core")
+    plan = ops.solve(INSTANCES / "tiny", method="lns", time_limit=30)
+    k = plan.kpis
+    assert k["method"] == "lns"
+    assert k["profit"] == pytest.approx(TINY_OPTIMUM, rel=1e-6)
+    assert k["best_bound"] is not None and k["best_bound"] >= TINY_OPTIMUM - 1e-6
+    assert k["status"] == "optimal"
+    assert not check_plan(ops.Scenario.load(INSTANCES / "tiny"), plan)
+
+
+@pytest.mark.slow
+def test_every_plan_handed_out_is_checked_and_none_is_below_the_one_before():
+    sc = ops.Scenario.load(INSTANCES / "small")
+    seen = []
+    plan = ops.solve(sc, method="lns", time_limit=120, work_limit=8, on_plan=seen.append)
+    start = evaluate_plan(sc, practitioner_plan(sc))["profit"]
+    assert seen, "the start plan is handed out before the search"
+    profits = [evaluate_plan(sc, p)["profit"] for p in seen] + [plan.kpis["profit"]]
+    for p in seen + [plan]:
+        assert not check_plan(sc, p)
+    assert profits == sorted(profits)
+    assert profits[0] >= start - 1e-6
+    assert plan.kpis["profit"] > start  # the search improves on the practitioner's rules here
+    assert plan.kpis["neighbourhoods"] == 8
+
+
+def _tables(plan: ops.Plan) -> dict[str, pd.DataFrame]:
+    return {name: getattr(plan, name).reset_index(drop=True) for name in TABLE_COLUMNS}
+
+
+@pytest.mark.slow
+def test_a_work_limit_gives_the_same_plan_on_every_run():
+    sc = ops.Scenario.load(INSTANCES / "small")
+    a = ops.solve(sc, method="lns", time_limit=300, work_limit=6, seed=2)
+    b = ops.solve(sc, method="lns", time_limit=300, work_limit=6, seed=2)
+    assert a.kpis["profit"] == b.kpis["profit"]
+    for name, df in _tables(a).items():
+        pd.testing.assert_frame_equal(df, _tables(b)[name], obj=name)
+
+
+def test_a_killed_second_process_costs_only_its_bound():
+    if available_cores() < 2:
+        pytest.skip("the second process needs a second core")
+    sc = ops.Scenario.load(INSTANCES / "small")
+    killed = []
+
+    def kill(line: dict) -> None:
+        if line["phase"] == "worker" and not killed:
+            os.kill(line["pid"], signal.SIGKILL)
+            killed.append(line["pid"])
+
+    plan = ops.solve(sc, method="lns", time_limit=6, progress=kill)
+    assert killed
+    k = plan.kpis
+    assert k["worker"].startswith("stopped early")
+    assert k["best_bound"] is None
+    assert k["profit"] >= evaluate_plan(sc, practitioner_plan(sc))["profit"] - 1e-6
+    assert not check_plan(sc, plan)
+
+
+def test_ctrl_c_on_the_command_line_keeps_the_best_plan_written_so_far(tmp_path):
+    out = tmp_path / "plan"
+    proc = subprocess.Popen([sys.executable, "-m", "optsupply", "solve", str(INSTANCES / "small"), "--method", "lns",
+                             "--time-limit", "120", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.time() + 60
+    while not (out / "kpis.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert (out / "kpis.json").exists(), "the start plan is written before the search"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    plan = ops.Plan.load(out)
+    assert plan.kpis["status"] == "interrupted"
+    assert not check_plan(ops.Scenario.load(INSTANCES / "small"), plan)
+
+
+def test_the_search_never_changes_a_held_column():
+    _, m, d, cm = _compiled("small")
+    cols = Columns.of(cm.columns, d)
+    plan = practitioner_plan(ops.Scenario.load(INSTANCES / "small"))
+    from optsupply.model.fixing import plan_integers
+
+    x = np.zeros(cm.num_cols)
+    for v, value in plan_integers(m, d, plan).items():
+        if id(v) in cm.col:
+            x[cm.col[id(v)]] = value
+    first = cm.search(x, cm.integrality.astype(bool))
+    assert first.x is not None
+    free = cols.free(d.products[:2])
+    r = cm.search(first.x, ~free, time_limit=30)
+    assert r.objective >= first.objective - 1e-6 * abs(first.objective)
+    assert np.allclose(r.x[~free], np.where(cm.integrality.astype(bool), np.round(first.x), first.x)[~free], atol=1e-7)
+
+
+def test_auto_keeps_one_mip_for_tiny_scenarios_whatever_the_time_limit():
+    assert choose_method(ops.Scenario.load(INSTANCES / "tiny"), "auto", 2) == "mip"
+
+
+def test_a_what_if_search_starts_from_the_previous_plan_and_is_checked_against_the_changed_scenario():
+    from optsupply.analysis.whatif import WhatIf
+
+    sc = ops.Scenario.load(INSTANCES / "small")
+    session = WhatIf(sc, method="lns", time_limit=8)
+    before = session.solve()
+    assert session.last_update == "search" and before.kpis["method"] == "lns"
+    product = str(sc.products["product"].iloc[0])
+    after = session.solve({"products.price": {product: "*1.2"}})
+    changed = session.base
+    assert session.last_update == "search" and session.last_update.mip_start == "previous plan"
+    assert "touched product" in session.last_update.reason
+    assert not check_plan(changed, after)
+    # the previous plan is feasible for a price change: the new plan is never below it, valued at the new price
+    assert after.kpis["profit"] >= evaluate_plan(changed, before)["profit"] - 1e-6
