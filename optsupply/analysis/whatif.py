@@ -232,7 +232,8 @@ class WhatIf(PatchHandlers):
 
     # ------------------------------------------------------------------ public
 
-    def solve(self, changes: Mapping[str, Any] | None = None, *, from_original: bool = False) -> Plan:
+    def solve(self, changes: Mapping[str, Any] | None = None, *, from_original: bool = False,
+              on_plan: Any = None) -> Plan:
         """Plan ``base`` with ``changes`` applied (cumulative), re-using the model where possible.
 
         Parameters
@@ -243,6 +244,9 @@ class WhatIf(PatchHandlers):
             incumbent is the MIP start).
         from_original : bool, default False
             Apply ``changes`` to ``original`` instead of ``base``.
+        on_plan : callable, optional
+            For sessions planned by the anytime search: called with each better
+            checked plan while the search goes on (as :func:`optsupply.solve`).
 
         Returns
         -------
@@ -260,7 +264,7 @@ class WhatIf(PatchHandlers):
         start = self.original if from_original else self.base
         new = start.with_changes(changes) if changes else start
         if self._search:
-            return self._search_from_plan(new)
+            return self._search_from_plan(new, on_plan)
         t0 = time.perf_counter()
         new_data = self._data if new is self.base else prepare(new)
         opts = SolveOptions.from_scenario(new.settings, **self._options)
@@ -295,7 +299,7 @@ class WhatIf(PatchHandlers):
         self.plan = self._solve(new, opts, update.seconds)
         return self.plan
 
-    def _search_from_plan(self, new: Scenario) -> Plan:
+    def _search_from_plan(self, new: Scenario, on_plan: Any = None) -> Plan:
         """Plan ``new`` by the anytime search (:mod:`optsupply.optimizer.anytime`), started from the previous
         plan (when it still passes the checker) and searching first around the products the change touches."""
         from optsupply.optimizer.anytime import anytime
@@ -305,7 +309,7 @@ class WhatIf(PatchHandlers):
         focus = _touched_products(new, self.plan, diff, settings) if self.plan is not None else ()
         keys = tuple(sorted({f"{t}.{c}" for t, c in diff} | set(settings)))
         opts = SolveOptions.from_scenario(new.settings, **self._options)
-        plan = anytime(new, opts, start=self.plan, focus=focus)
+        plan = anytime(new, opts, start=self.plan, focus=focus, on_plan=on_plan)
         if plan is None:  # no start plan at all: one MIP finds a plan or explains why there is none
             from optsupply.optimizer.optimize import solve
 

@@ -43,7 +43,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from optsupply.errors import OptsupplyError, TimeLimitSpent
-from optsupply.model import build_model, prepare
+from optsupply.model import ModelError, build_model, check_model_size, prepare
 from optsupply.model.extract import extract_plan
 from optsupply.model.fixing import plan_integers
 from optsupply.optimizer.highs import SolveOptions, available_cores, highs_version
@@ -118,6 +118,10 @@ def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline:
         if time.perf_counter() > deadline:
             raise TimeLimitSpent("while making the start plan")
         d = prepare(sc)
+        try:
+            check_model_size(sc, d)
+        except ModelError as exc:  # one model of the whole scenario does not fit: product groups, each its own
+            return _by_groups(run, sc, opts, deadline, str(exc))
         m, d = build_model(sc, d, deadline=deadline)
         from optsupply.optimizer.highs.arrays import CompiledModel
 
@@ -140,6 +144,27 @@ def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline:
     run.search(Columns.of(cm.columns, d), Chooser(d, seed=int(opts.seed or 0), focus=focus), deadline, work_limit,
                worker)
     return run.finish()
+
+
+def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why: str) -> Plan:
+    """The search by product groups (:mod:`optsupply.optimizer.parallel`) on two threads of this process, for
+    a scenario whose whole model is over the size limit: each group's model is small."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optsupply.optimizer.parallel import parallel_search
+
+    left = deadline - time.perf_counter()
+    if left < 5.0:
+        return run.finish(f"the start plan; no search ({why})")
+    run.report("groups", run.best.profit, None, force=True)
+    with ThreadPoolExecutor(min(2, available_cores())) as ex:
+        found = parallel_search(sc, replace(opts, time_limit=left, log=None), ex, start=run.best.plan,
+                                batch=min(2, available_cores()), on_plan=run.on_plan)
+    if found.kpis.get("profit") is not None and found.kpis["profit"] > run.best.profit + TOL * max(1.0, abs(run.best.profit)):
+        run.best = _Best(found, evaluate_plan(sc, found), "groups")
+    run.neighbourhoods = int(found.kpis.get("tasks") or 0)
+    return run.finish(f"the whole model is over the size limit, so product groups were re-planned one model each "
+                      f"({run.neighbourhoods} group MIPs): {why}")
 
 
 class _Run:
@@ -290,9 +315,7 @@ class _Run:
             # the model values ad uplift on piecewise-linear curves below the true ones: its bound holds for the
             # model's plans, not for a plan valued on the true curves
             bound, note = None, "; its profit on the true response curves is above the model's bound, so no bound is reported"
-        plan = Plan(launches=b.plan.launches, orders=b.plan.orders, stock=b.plan.stock, shipments=b.plan.shipments,
-                    sales=b.plan.sales, advertising=b.plan.advertising, featured=b.plan.featured, lanes=b.plan.lanes,
-                    kpis={}, scenario_name=b.plan.scenario_name, dates=b.plan.dates)
+        plan = b.plan.with_kpis({})
         gap = mip_gap(ev["profit"], bound)
         if status == TIME_LIMIT and gap is not None and gap <= float(self.opts.mip_gap or 1e-4):
             status = OPTIMAL

@@ -331,11 +331,7 @@ def _revalued(sc: Scenario, plan: Plan) -> Plan:
     """``plan`` with its KPIs recomputed for ``sc`` (the tables unchanged)."""
     from optsupply.plan.check import evaluate_plan
 
-    out = Plan(launches=plan.launches, orders=plan.orders, stock=plan.stock, shipments=plan.shipments,
-               sales=plan.sales, advertising=plan.advertising, featured=plan.featured, lanes=plan.lanes,
-               kpis={}, scenario_name=sc.name, dates=plan.dates)
-    out.kpis = {**plan.kpis, **profit_kpis(evaluate_plan(sc, plan), None)}
-    return out
+    return plan.with_kpis({**plan.kpis, **profit_kpis(evaluate_plan(sc, plan), None)}, scenario_name=sc.name)
 
 
 def decompose(sc: Scenario, opts: SolveOptions, *, group_size: int | None = None,

@@ -21,6 +21,7 @@ from optsupply.plan.core import ERROR, OPTIMAL, TIME_LIMIT, Plan, empty_plan, pr
 from optsupply.scenario.core import Scenario
 from optsupply.optimizer.highs import SolveOptions, SolveResult, solve_model, time_limit_spent_message
 from optsupply.plan.check import check_plan
+from optsupply.optimizer.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **opt
         scenario's ``[solver]``. For ``lns`` also: ``on_plan`` (called with each
         better checked plan as soon as it exists), ``progress`` (called with each
         progress line as a dict), ``work_limit`` (a number of neighbourhoods
-        instead of the clock: the same run gives the same plan on any machine).
+        instead of the clock: the same run gives the same plan on any machine), ``executor``
+        (any :class:`concurrent.futures.Executor`, e.g. a Dask client's: disjoint product
+        groups are re-planned on its workers, ``batch`` at a time, :mod:`optsupply.optimizer.parallel`).
 
     Returns
     -------
@@ -85,8 +88,14 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **opt
     start = options.pop("start", None)
     use_start = options.pop("baseline_start", True)
     search = {k: options.pop(k) for k in ("on_plan", "progress", "work_limit") if k in options}
+    executor, batch = options.pop("executor", None), options.pop("batch", 2)
     opts = SolveOptions.from_scenario(sc.settings, **options)
     chosen = choose_method(sc, method, opts.time_limit)
+    if chosen == "lns" and executor is not None:
+        from optsupply.optimizer.parallel import parallel_search
+
+        return parallel_search(sc, opts, executor, start=start, batch=batch, on_plan=search.get("on_plan"),
+                               progress=search.get("progress"))
     if chosen == "lns":
         from optsupply.optimizer.anytime import anytime
 
@@ -99,6 +108,7 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **opt
 
         return checked_decomposition(sc, decompose(sc, opts, start=start))
     t0 = time.perf_counter()
+    report = Progress(opts.log, search.get("progress"), t0)
     # the time limit covers the whole run: preparing, building and transferring the model count too
     deadline = t0 + opts.time_limit if opts.time_limit is not None and math.isfinite(opts.time_limit) else None
     logger.info("building the model of %s", sc.name)
@@ -111,11 +121,14 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **opt
         return time_limit_spent(sc, opts, str(exc), time.perf_counter() - t0)
     base, values = _baseline_start(sc, model, data, start) if use_start else (None, None)
     build_seconds = time.perf_counter() - t0
+    report("build", None, None, force=True)
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
-    result = solve_model(model, opts, deadline=deadline, start=values)
+    result = solve_model(model, opts, deadline=deadline, start=values,
+                         progress=lambda incumbent, bound: report("mip", incumbent, bound))
     plan = finish_plan(result, model, data, sc, build_seconds, opts)
     if base is not None:
         plan = _not_below(sc, plan, base)
+    report("done", plan.kpis.get("profit"), plan.kpis.get("best_bound"), force=True)
     if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.optimizer.explain)
         from optsupply.optimizer.explain import explain_into
 
@@ -160,9 +173,7 @@ def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
         return plan
     logger.info("the solver's plan (%.2f) is below the baseline it started from (%.2f): returning the baseline",
                 k["profit"], ev["profit"])
-    out = Plan(launches=base.launches, orders=base.orders, stock=base.stock, shipments=base.shipments,
-               sales=base.sales, advertising=base.advertising, featured=base.featured, lanes=base.lanes,
-               kpis={}, scenario_name=base.scenario_name, dates=base.dates)
+    out = base.with_kpis({})
     bound = k.get("best_bound")
     note = ""
     if bound is not None and ev["profit"] > bound + 1e-9 * max(1.0, abs(bound)):

@@ -4,8 +4,9 @@
     [   9.8 s] polish      profit   413,591.70   bound            —   gap      —
     [  71.2 s] search      profit   418,020.15   bound   455,210.03   gap   8.17%
 
-A line is printed when the phase changes, the incumbent improves or the
-bound moves, and at most every :data:`EVERY` seconds otherwise.
+A line is printed when the phase changes; within a phase when the incumbent
+or the bound moved (at most every :data:`OFTEN` seconds), and every
+:data:`EVERY` seconds otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from optsupply.plan.core import mip_gap
 __all__ = ["Progress", "progress_line"]
 
 EVERY = 10.0  # seconds between two lines that report no change
+OFTEN = 1.0  # seconds between two lines of one phase
 
 
 def progress_line(elapsed: float, phase: str, incumbent: float | None, bound: float | None) -> str:
@@ -47,7 +49,8 @@ class Progress:
                  **extra: object) -> None:
         now = time.perf_counter()
         state = (phase, None if incumbent is None else round(incumbent, 2), None if bound is None else round(bound, 2))
-        if not force and state == self._last and now - self._when < EVERY:
+        if not force and self._last and phase == self._last[0] and (
+                now - self._when < OFTEN or (state == self._last and now - self._when < EVERY)):
             return
         self._last, self._when = state, now
         elapsed = now - self.t0

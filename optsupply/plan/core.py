@@ -82,6 +82,11 @@ class Plan:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLE_COLUMNS}
 
+    def with_kpis(self, kpis: dict[str, Any], scenario_name: str | None = None) -> Plan:
+        """A plan with the same tables (shared, not copied) and other ``kpis``."""
+        return Plan(**self.tables(), kpis=kpis, scenario_name=self.scenario_name if scenario_name is None
+                    else scenario_name, dates=self.dates)
+
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write kpis.json and one CSV per table; completely or not at all.
 

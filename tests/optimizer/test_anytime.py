@@ -215,3 +215,36 @@ def test_a_what_if_search_starts_from_the_previous_plan_and_is_checked_against_t
     assert not check_plan(changed, after)
     # the previous plan is feasible for a price change: the new plan is never below it, valued at the new price
     assert after.kpis["profit"] >= evaluate_plan(changed, before)["profit"] - 1e-6
+
+
+def test_one_mip_reports_the_same_progress_line_as_the_search():
+    lines = []
+    plan = ops.solve(INSTANCES / "tiny", method="mip", time_limit=30, progress=lines.append)
+    phases = [line["phase"] for line in lines]
+    assert phases[0] == "build" and phases[-1] == "done"
+    assert set(lines[0]) == {"elapsed", "phase", "incumbent", "bound", "gap"}
+    assert lines[-1]["incumbent"] == pytest.approx(plan.kpis["profit"])
+    elapsed = [line["elapsed"] for line in lines]
+    assert elapsed == sorted(elapsed)
+
+
+def test_the_progress_line_shows_elapsed_phase_profit_bound_and_gap():
+    from optsupply.optimizer.progress import progress_line
+
+    line = progress_line(12.25, "search", 80.0, 100.0)  # gap |100 - 80| / 80 = 25 %
+    assert line.startswith("[   12.2 s] search")
+    assert "80.00" in line and "100.00" in line and "25.00%" in line
+    assert "—" in progress_line(1.0, "start", 95.0, None)
+
+
+def test_a_scenario_over_the_model_size_limit_is_searched_by_product_groups(monkeypatch):
+    from optsupply.scenario.limits import ENV_MAX_MODEL_COLUMNS
+
+    monkeypatch.setenv(ENV_MAX_MODEL_COLUMNS, "1000")  # small's whole model (about 2,000) is over it, a group is not
+    sc = ops.Scenario.load(INSTANCES / "small")
+    seen = []
+    plan = ops.solve(sc, method="lns", time_limit=20, on_plan=seen.append)
+    k = plan.kpis
+    assert "over the size limit" in k["message"] and k["neighbourhoods"] >= 2
+    assert not check_plan(sc, plan) and all(not check_plan(sc, p) for p in seen)
+    assert k["profit"] >= evaluate_plan(sc, practitioner_plan(sc))["profit"] - 1e-6

@@ -151,19 +151,19 @@ def test_method_option(tiny: ops.Scenario) -> None:
     assert ops.solve(tiny, method="mip", time_limit=30).kpis["method"] == "mip"
 
 
-def test_auto_decomposes_from_the_threshold(tiny: ops.Scenario) -> None:
-    from optsupply.optimizer.optimize import AUTO_DECOMPOSE_PRODUCTS
+def test_auto_picks_one_mip_up_to_the_size_threshold_and_the_search_beyond() -> None:
+    from optsupply.optimizer.optimize import AUTO_MIP_SIZE
 
-    products = tiny.products
-    many = products.loc[[0] * AUTO_DECOMPOSE_PRODUCTS].reset_index(drop=True)
-    many["product"] = [f"A{i:03d}" for i in range(len(many))]
+    class Sized:  # only products x periods matter to the choice
+        def __init__(self, n: int, periods: int) -> None:
+            self.products = list(range(n))
+            self.settings = {"horizon.periods": periods}
 
-    class Sized:  # only the product count matters to the choice
-        def __init__(self, n: int) -> None:
-            self.products = many.iloc[:n]
-
-    assert choose_method(Sized(AUTO_DECOMPOSE_PRODUCTS - 1), "auto") == "mip"  # type: ignore[arg-type]
-    assert choose_method(Sized(AUTO_DECOMPOSE_PRODUCTS), "auto") == "decompose"  # type: ignore[arg-type]
+    assert AUTO_MIP_SIZE % 10 == 0
+    at = AUTO_MIP_SIZE // 10
+    assert choose_method(Sized(at, 10), "auto", 60) == "mip"  # type: ignore[arg-type]
+    assert choose_method(Sized(at + 1, 10), "auto", 60) == "lns"  # type: ignore[arg-type]
+    assert choose_method(Sized(at + 1, 10), "decompose", 60) == "decompose"  # type: ignore[arg-type]
 
 
 def test_cli_method_decompose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

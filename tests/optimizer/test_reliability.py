@@ -380,7 +380,7 @@ def test_ctrl_c_handler_only_in_the_main_thread_with_the_default_handler() -> No
     seen = []
 
     def in_thread() -> None:
-        with solver_mod._ctrl_c_stops(stopper):
+        with solver_mod.ctrl_c_stops(stopper):
             seen.append(signal.getsignal(signal.SIGINT))
 
     t = threading.Thread(target=in_thread)
@@ -389,12 +389,12 @@ def test_ctrl_c_handler_only_in_the_main_thread_with_the_default_handler() -> No
     assert seen == [signal.getsignal(signal.SIGINT)]
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with solver_mod._ctrl_c_stops(stopper):
+        with solver_mod.ctrl_c_stops(stopper):
             assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # someone chose to ignore Ctrl-C
     finally:
         signal.signal(signal.SIGINT, previous)
     if previous is signal.default_int_handler:
-        with solver_mod._ctrl_c_stops(stopper):
+        with solver_mod.ctrl_c_stops(stopper):
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 

@@ -35,7 +35,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, Callable, Iterator, Mapping, TextIO
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
@@ -255,8 +255,8 @@ class _HideInterruptWarning(logging.Filter):
 
 
 @contextlib.contextmanager
-def _ctrl_c_stops(solver: _StoppableHighs) -> Iterator[None]:
-    """While the block runs, Ctrl-C (SIGINT) asks ``solver`` to stop instead of raising KeyboardInterrupt.
+def ctrl_c_stops(solver: Any) -> Iterator[None]:
+    """While the block runs, Ctrl-C (SIGINT) calls ``solver.request_stop()`` instead of raising KeyboardInterrupt.
 
     Only in the main thread and only when SIGINT has Python's default handler
     (a handler someone else installed is left alone).
@@ -328,8 +328,27 @@ def mip_start(solver: Highs, start: Mapping[Any, float]) -> int:
     return len(idx)
 
 
+def report_progress(solver: Highs, progress: Callable[[float | None, float | None], None]) -> None:
+    """Call ``progress(incumbent, bound)`` from HiGHS's MIP callbacks (each improving solution, and its
+    interrupt checks, which :class:`optsupply.optimizer.progress.Progress` thins out); the model must have
+    been transferred (``set_instance``)."""
+    def finite(v: Any) -> float | None:
+        v = float(v)
+        return v if math.isfinite(v) and abs(v) < 1e300 else None
+
+    def improving(event: Any) -> None:
+        progress(finite(event.data_out.objective_function_value), finite(event.data_out.mip_dual_bound))
+
+    def checking(event: Any) -> None:
+        progress(finite(event.data_out.mip_primal_bound), finite(event.data_out.mip_dual_bound))
+
+    solver._solver_model.cbMipImprovingSolution.subscribe(improving)
+    solver._solver_model.cbMipInterrupt.subscribe(checking)
+
+
 def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | None = None,
-                start: Mapping[Any, float] | None = None) -> SolveResult:
+                start: Mapping[Any, float] | None = None,
+                progress: Callable[[float | None, float | None], None] | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS and load the incumbent's values into it (if there is one).
 
     Ctrl-C during the solve stops HiGHS; the result then has status
@@ -341,6 +360,7 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
     transfer, HiGHS is not run and the status is ``time_limit`` without a plan.
 
     With ``start`` (``VarData`` → value), those values are HiGHS's MIP start (:func:`mip_start`).
+    ``progress`` is called with (incumbent, bound) as HiGHS improves them (:func:`report_progress`).
     """
     reset_scheduler_if_threads_change(opts.threads or None)
     solver = _StoppableHighs()
@@ -354,14 +374,16 @@ def solve_model(m: pyo.ConcreteModel, opts: SolveOptions, *, deadline: float | N
         return SolveResult(TIME_LIMIT, False, None, None, time.perf_counter() - began, "time_limit", version,
                            message=time_limit_spent_message(opts.time_limit, where))
 
-    with _ctrl_c_stops(solver):
-        if deadline is not None or start:
+    with ctrl_c_stops(solver):
+        if deadline is not None or start or progress is not None:
             if deadline is not None and time.perf_counter() >= deadline:
                 return spent("while building the model")
             solver.config.tee = kwargs["tee"]  # what HiGHS says during the transfer (its banner) goes to the log too
             lean_highs(solver).set_instance(m)  # the transfer; the solve below pushes nothing again
             if start:
                 mip_start(solver, start)
+            if progress is not None:
+                report_progress(solver, progress)
             if deadline is not None:
                 left = deadline - time.perf_counter()
                 if left <= 0:

@@ -21,7 +21,8 @@ from pyomo.common.tee import capture_output
 from pyomo.core.base.objective import ObjectiveSense
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from optsupply.optimizer.highs import SolveOptions, highs_options, highs_version, reset_scheduler_if_threads_change
+from optsupply.optimizer.highs import (SolveOptions, ctrl_c_stops, highs_options, highs_version,
+                                       reset_scheduler_if_threads_change)
 from optsupply.plan.core import OPTIMAL, TIME_LIMIT
 
 __all__ = ["CompiledModel", "Run", "Search", "lp_of", "new_highs", "highs_version"]
@@ -75,6 +76,17 @@ def lp_of(a: dict) -> highspy.HighsLp:
     return lp
 
 
+class _Stop:
+    """What :func:`optsupply.optimizer.highs.ctrl_c_stops` asks to stop: one highspy instance."""
+
+    def __init__(self, h: highspy.Highs):
+        self.h, self.stop_requested = h, False
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+        self.h.cancelSolve()
+
+
 class CompiledModel:
     """A Pyomo model passed to highspy as arrays (Pyomo's standard-form compiler, then ``passModel``).
 
@@ -116,9 +128,20 @@ class CompiledModel:
 
     def _run(self) -> None:
         """``run()`` with HiGHS's global scheduler set for this model's thread count (a solve in this process
-        with another count leaves it unusable: every run would fail)."""
+        with another count leaves it unusable: every run would fail).
+
+        Ctrl-C during the run stops HiGHS (its interrupt callbacks) and raises ``KeyboardInterrupt`` once it
+        has returned, so a long LP or sub-MIP does not hold up the caller's handling of the interrupt.
+        """
         reset_scheduler_if_threads_change(self.threads)
-        self.h.run()
+        h = self.h
+        if not h.HandleUserInterrupt:
+            h.HandleUserInterrupt = True  # subscribes the interrupt callbacks that honour cancelSolve()
+        stop = _Stop(h)
+        with ctrl_c_stops(stop):
+            h.run()
+        if stop.stop_requested:
+            raise KeyboardInterrupt
 
     @property
     def num_cols(self) -> int:

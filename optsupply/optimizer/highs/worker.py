@@ -5,8 +5,9 @@
 a script or notebook without a ``__main__`` guard is never re-run), hands it
 the compiled model's arrays and the search's first plan on its stdin, and
 the worker rebuilds the model (:func:`optsupply.optimizer.highs.arrays.lp_of`)
-and runs HiGHS's own branch and bound on one thread from that plan. It sends
-back, as pickled frames on its stdout:
+and runs HiGHS's own branch and bound on one thread from that plan. Frames
+are a JSON header and raw numeric arrays (nothing is unpickled or
+evaluated). It sends back, on its stdout:
 
 * ``("bound", value)``: HiGHS's dual bound on the whole model (valid for
   every plan of the model), as it improves;
@@ -22,9 +23,9 @@ costs nothing but its own work: :meth:`SearchWorker.poll` then reports
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import pickle
 import queue
 import signal
 import struct
@@ -43,21 +44,35 @@ BOUND_EVERY = 1.0  # seconds between two bound messages
 _FRAME = struct.Struct("<Q")
 
 
-def _send(out: BinaryIO, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_FRAME.pack(len(data)) + data)
+def _send(out: BinaryIO, header: dict, arrays: dict[str, np.ndarray] | None = None) -> None:
+    """One frame: the JSON ``header`` (with the arrays' names, dtypes and shapes) and the arrays' bytes."""
+    arrays = arrays or {}
+    parts = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    head = json.dumps({**header, "_arrays": [[n, a.dtype.str, list(a.shape)] for n, a in parts.items()]}).encode()
+    out.write(_FRAME.pack(len(head)) + head)
+    for a in parts.values():
+        out.write(a.tobytes())
     out.flush()
 
 
-def _receive(stream: BinaryIO) -> Any:
-    head = stream.read(_FRAME.size)
-    if len(head) < _FRAME.size:
-        raise EOFError
-    size = _FRAME.unpack(head)[0]
+def _read(stream: BinaryIO, size: int) -> bytes:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
-    return pickle.loads(data)
+    return data
+
+
+def _receive(stream: BinaryIO) -> tuple[dict, dict[str, np.ndarray]]:
+    """The next frame of :func:`_send`: (header, arrays)."""
+    header = json.loads(_read(stream, _FRAME.unpack(_read(stream, _FRAME.size))[0]))
+    arrays = {}
+    for name, dtype, shape in header.pop("_arrays"):
+        dt = np.dtype(dtype)
+        if dt.kind not in "biuf":  # numbers only
+            raise ValueError(f"unexpected array type {dtype}")
+        n = int(np.prod(shape)) if shape else 1
+        arrays[name] = np.frombuffer(_read(stream, n * dt.itemsize), dtype=dt).reshape(shape)
+    return header, arrays
 
 
 def main() -> None:  # pragma: no cover - runs in the worker process (its effects are tested)
@@ -65,10 +80,11 @@ def main() -> None:  # pragma: no cover - runs in the worker process (its effect
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # HiGHS (and anything else) printing to stdout must not mix with the frames
-    job = _receive(sys.stdin.buffer)
+    job, data = _receive(sys.stdin.buffer)
     from optsupply.optimizer.highs.arrays import lp_of, new_highs
 
-    arrays, start = job["arrays"], job["start"]
+    start = data.pop("x_start")
+    arrays = {**data, "offset": float(job["offset"])}
     h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -84,19 +100,19 @@ def main() -> None:  # pragma: no cover - runs in the worker process (its effect
 
     def improving(event: Any) -> None:
         x = np.array(event.data_out.mip_solution, dtype=float)
-        _send(out, ("incumbent", float(event.data_out.objective_function_value), x))
+        _send(out, {"kind": "incumbent", "value": float(event.data_out.objective_function_value)}, {"x": x})
 
     def interrupt(event: Any) -> None:
         bound, now = float(event.data_out.mip_dual_bound), time.monotonic()
         if math.isfinite(bound) and bound < last[1] and now - last[0] >= BOUND_EVERY:
             last[0], last[1] = now, bound
-            _send(out, ("bound", bound))
+            _send(out, {"kind": "bound", "value": bound})
 
     h.cbMipImprovingSolution.subscribe(improving)
     h.cbMipInterrupt.subscribe(interrupt)
     h.run()
     bound = float(h.getInfo().mip_dual_bound)
-    _send(out, ("done", bound if math.isfinite(bound) else None))
+    _send(out, {"kind": "done", "value": bound if math.isfinite(bound) else None})
 
 
 @dataclass
@@ -127,10 +143,11 @@ class SearchWorker:
         self.messages: queue.Queue = queue.Queue()
         self.finished = False
         threading.Thread(target=self._read, daemon=True).start()
-        job = {"arrays": self.arrays, "start": self.start, "time_limit": self.time_limit, "gap": self.gap,
+        job = {"offset": float(self.arrays["offset"]), "time_limit": self.time_limit, "gap": self.gap,
                "seed": self.seed, "options": self.options}
+        data = {k: np.asarray(v) for k, v in self.arrays.items() if k != "offset"}
         try:
-            _send(self.process.stdin, job)
+            _send(self.process.stdin, job, {**data, "x_start": np.asarray(self.start, dtype=float)})
             self.process.stdin.close()
         except OSError:  # the worker died before reading its job: the search goes on without it
             pass
@@ -139,7 +156,7 @@ class SearchWorker:
         while True:
             try:
                 self.messages.put(_receive(self.process.stdout))
-            except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+            except (EOFError, OSError, ValueError):
                 return
 
     @property
@@ -151,13 +168,14 @@ class SearchWorker:
         news = WorkerNews()
         while True:
             try:
-                kind, *rest = self.messages.get_nowait()
+                header, arrays = self.messages.get_nowait()
             except queue.Empty:
                 break
-            if kind == "bound" or (kind == "done" and rest[0] is not None):
-                news.bound = rest[0] if news.bound is None else min(news.bound, rest[0])
-            if kind == "incumbent" and (news.incumbent is None or rest[0] > news.incumbent[0]):
-                news.incumbent = (rest[0], rest[1])
+            kind, value = header["kind"], header["value"]
+            if kind == "bound" or (kind == "done" and value is not None):
+                news.bound = value if news.bound is None else min(news.bound, value)
+            if kind == "incumbent" and (news.incumbent is None or value > news.incumbent[0]):
+                news.incumbent = (value, arrays["x"])
             if kind == "done":
                 news.done = self.finished = True
         news.alive = self.finished or self.process.poll() is None
