@@ -219,7 +219,7 @@ def whatif_main(names: list[str], seconds: float) -> int:
                 tc, tw = _reach(cold["trajectory"], target), _reach(warm["trajectory"], target)
                 ratio = f"{tc / tw:.1f}x" if tc and tw else "—"
                 lines.append(f"| {name} | {label} | {target:,.0f} | {_fmt(tc, '.1f')} s | {warm['profit']:,.0f} | "
-                             f"{_fmt(tw, '.1f') or 'not reached'} s | {ratio} |")
+                             f"{(_fmt(tw, '.1f') + ' s') if tw else 'not reached'} | {ratio} |")
     (RESULTS / "anytime_whatif.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0
@@ -280,6 +280,10 @@ def _write(rows: list, best: dict, seconds: float) -> None:
             old = [row for row in csv.DictReader(f)
                    if (row["instance"], row["method"], float(row["time_limit_s"])) not in
                    {(o["instance"], o["method"], float(o["time_limit_s"])) for o in out}]
+    for row in old:  # against the best-known profit as it stands now
+        known = best.get(row["instance"], {}).get("best_profit")
+        row["best_known"] = known or ""
+        row["of_best_known"] = (float(row["profit"]) / float(known)) if known and row.get("profit") else ""
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(out[0]), lineterminator="\n")
         w.writeheader()

@@ -18,6 +18,12 @@ so a time limit, Ctrl-C or a crash never loses it):
    incumbent is its MIP start, so no step loses it. Neighbourhood kinds are
    drawn by adaptive weights and sized by how fast HiGHS closes them.
 
+A scenario whose whole model would pass :data:`GROUPS_FROM_COLUMNS` columns
+(``instances/large``: about 1.07 million; its LP alone takes minutes) or the
+size limit skips phases 2-4: disjoint product groups are re-planned on two
+threads, each its own small model, against shares of the free capacities
+(:mod:`optsupply.optimizer.parallel`), from the start plan.
+
 On a second core, HiGHS runs the whole MIP from the polished plan in its own
 process (:class:`~optsupply.optimizer.highs.worker.SearchWorker`): its dual
 bound is the plan's ``best_bound`` and the search adopts any better plan it
@@ -62,6 +68,7 @@ SUB_LIMIT = 5.0  # seconds per sub-MIP at most
 SUB_GAP = 3e-4  # relative gap (of the whole plan's profit) at which a sub-MIP stops
 NODE_LIMIT = 200  # branch-and-bound nodes per sub-MIP with a work limit
 EMIT_EVERY = 5.0  # seconds between two plans handed to on_plan (at least 4x what making one costs)
+GROUPS_FROM_COLUMNS = 300_000  # beyond this (estimated) size product groups are searched, one model each
 WORKER_MAX_COLUMNS = 400_000  # the worker holds a second copy of the model: not beyond this size
 TOL = 1e-9
 
@@ -119,9 +126,12 @@ def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline:
             raise TimeLimitSpent("while making the start plan")
         d = prepare(sc)
         try:
-            check_model_size(sc, d)
+            columns = check_model_size(sc, d)
         except ModelError as exc:  # one model of the whole scenario does not fit: product groups, each its own
             return _by_groups(run, sc, opts, deadline, str(exc))
+        if columns > GROUPS_FROM_COLUMNS:
+            return _by_groups(run, sc, opts, deadline, f"the whole model would have about {columns:,} columns, and "
+                              f"its LP alone takes minutes from about {GROUPS_FROM_COLUMNS:,} on")
         m, d = build_model(sc, d, deadline=deadline)
         from optsupply.optimizer.highs.arrays import CompiledModel
 
@@ -148,7 +158,8 @@ def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline:
 
 def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why: str) -> Plan:
     """The search by product groups (:mod:`optsupply.optimizer.parallel`) on two threads of this process, for
-    a scenario whose whole model is over the size limit: each group's model is small."""
+    a scenario whose whole model is too large to re-solve often (or over the size limit): each group's model
+    is small."""
     from concurrent.futures import ThreadPoolExecutor
 
     from optsupply.optimizer.parallel import parallel_search
@@ -163,8 +174,7 @@ def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why
     if found.kpis.get("profit") is not None and found.kpis["profit"] > run.best.profit + TOL * max(1.0, abs(run.best.profit)):
         run.best = _Best(found, evaluate_plan(sc, found), "groups")
     run.neighbourhoods = int(found.kpis.get("tasks") or 0)
-    return run.finish(f"the whole model is over the size limit, so product groups were re-planned one model each "
-                      f"({run.neighbourhoods} group MIPs): {why}")
+    return run.finish(f"product groups were re-planned, one model each ({run.neighbourhoods} group MIPs): {why}")
 
 
 class _Run:
@@ -263,9 +273,11 @@ class _Run:
                 better = r.x is not None and r.objective > self.objective + TOL * max(1.0, abs(self.objective))
                 early = r.nodes < EARLY * NODE_LIMIT if work_limit is not None else r.seconds < EARLY * limit
                 chooser.record(nb, best=better, closed=r.optimal, early=early)
+                logger.debug("%s: %d products, %.2f s, %s, %s", nb, len(nb.products), r.seconds,
+                             "closed" if r.optimal else "open",
+                             f"{self.objective:.2f} -> {r.objective:.2f}" if better else "no better")
                 if better:
                     self.improved += 1
-                    logger.debug("%s: %.2f -> %.2f", nb, self.objective, r.objective)
                     self.adopt(r.x, "search")
                 else:
                     self.emit("search")

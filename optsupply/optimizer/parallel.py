@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from concurrent.futures import Executor, Future, wait
 from dataclasses import replace
@@ -130,8 +131,8 @@ def plan_group(sc: Scenario, plan: Plan, group: list[str], others: _Usage, secon
     """
     from optsupply.optimizer.highs.arrays import CompiledModel
 
-    d = prepare(sc)
-    data = _group_data(ProductSlices(d), group, others)
+    d, slices = _prepared(sc)
+    data = _group_data(slices, group, others)
     m, _ = build_model(sc, data)
     _residual_rows(m, data, d, others)
     paid = set(_usage(plan, d, keep=_series(group)).lane)
@@ -143,6 +144,21 @@ def plan_group(sc: Scenario, plan: Plan, group: list[str], others: _Usage, secon
     if not run.ok:
         return None
     return extract_plan(m, data, sc)[0]
+
+
+_PREPARED: list = []  # (scenario, data, slices) of the last scenario a task of this process prepared
+_LOCK = threading.Lock()
+
+
+def _prepared(sc: Scenario) -> tuple[ModelData, ProductSlices]:
+    """``prepare(sc)`` and its product slices, once per scenario object in this process (the tasks of one
+    search on threads share the scenario object; a remote worker prepares its copy once per task)."""
+    with _LOCK:
+        if _PREPARED and _PREPARED[0][0] is sc:
+            return _PREPARED[0][1], _PREPARED[0][2]
+        d = prepare(sc)
+        _PREPARED[:] = [(sc, d, ProductSlices(d))]
+        return d, _PREPARED[0][2]
 
 
 def parallel_search(sc: Scenario, opts: SolveOptions, executor: Executor, *, start: Plan | None = None,
