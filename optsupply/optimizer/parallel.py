@@ -38,6 +38,8 @@ from concurrent.futures import Executor, Future, wait
 from dataclasses import replace
 from typing import Any, Callable
 
+import pandas as pd
+
 from optsupply.model import build_model, prepare
 from optsupply.model.data import ModelData
 from optsupply.model.extract import evaluate, extract_plan
@@ -73,8 +75,6 @@ def shares(d: ModelData, plan: Plan, group: list[str], batch: int) -> _Usage:
     down for featured slots and launches), so the batch's new plans fit together. Onboarding counts
     as done where the other products really launched.
     """
-    import pandas as pd
-
     every = _usage(plan, d)
     mine = _usage(plan, d, keep=pd.Series([p for p in d.products if p not in set(group)]))
     cap, k = _capacity(d), max(1, int(batch))
@@ -109,12 +109,6 @@ def shares(d: ModelData, plan: Plan, group: list[str], batch: int) -> _Usage:
     return out
 
 
-def _series(items: list[str]) -> Any:
-    import pandas as pd
-
-    return pd.Series(items)
-
-
 def _get(u: _Usage, name: str, key: Any) -> float:
     if name == "spend":
         return float(u.spend)
@@ -135,7 +129,7 @@ def plan_group(sc: Scenario, plan: Plan, group: list[str], others: _Usage, secon
     data = _group_data(slices, group, others)
     m, _ = build_model(sc, data)
     _residual_rows(m, data, d, others)
-    paid = set(_usage(plan, d, keep=_series(group)).lane)
+    paid = set(_usage(plan, d, keep=pd.Series(group)).lane)
     for key, used in m.transport.used.items():
         if used.fixed and key not in paid:  # a share of a lane nobody else uses: the group pays for it
             used.unfix()
@@ -233,9 +227,10 @@ def _merge(sc: Scenario, d: ModelData, plan: Plan, profit: float,
     candidates = [combined] + [_replace(plan, part, set(group), d) for group, part in parts]
     best, best_profit = None, profit
     for cand in candidates:
-        p = evaluate(cand, d, sc)["profit"]
+        ev = evaluate(cand, d, sc)
+        p = ev["profit"]
         if p > best_profit + TOL * max(1.0, abs(best_profit)):
-            cand.kpis = {"status": TIME_LIMIT, **profit_kpis(evaluate(cand, d, sc), None), "method": "lns"}
+            cand.kpis = {"status": TIME_LIMIT, **profit_kpis(ev, None), "method": "lns"}
             if not check_plan(sc, cand):
                 best, best_profit = cand, p
                 if cand is combined:
