@@ -225,6 +225,9 @@ class WhatIf(PatchHandlers):
         # scenarios too large for one MIP are planned by the anytime search, from the previous plan
         self._search = choose_method(sc, method, opts.time_limit) == "lns"
         if self._search:
+            from optsupply.optimizer.anytime import Warm
+
+            self._warm = Warm()  # the last search's LP basis: the next one's polish starts there
             return
         t0 = time.perf_counter()
         self._build(sc, prepare(sc))
@@ -309,7 +312,7 @@ class WhatIf(PatchHandlers):
         focus = _touched_products(new, self.plan, diff, settings) if self.plan is not None else ()
         keys = tuple(sorted({f"{t}.{c}" for t, c in diff} | set(settings)))
         opts = SolveOptions.from_scenario(new.settings, **self._options)
-        plan = anytime(new, opts, start=self.plan, focus=focus, on_plan=on_plan)
+        plan = anytime(new, opts, start=self.plan, focus=focus, on_plan=on_plan, warm=self._warm)
         if plan is None:  # no start plan at all: one MIP finds a plan or explains why there is none
             from optsupply.optimizer.optimize import solve
 

@@ -61,7 +61,7 @@ from optsupply.scenario.core import Scenario
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["anytime", "METHOD"]
+__all__ = ["anytime", "METHOD", "Warm"]
 
 METHOD = "lns"
 SUB_LIMIT = 5.0  # seconds per sub-MIP at most
@@ -71,6 +71,15 @@ EMIT_EVERY = 5.0  # seconds between two plans handed to on_plan (at least 4x wha
 GROUPS_FROM_COLUMNS = 300_000  # beyond this (estimated) size product groups are searched, one model each
 WORKER_MAX_COLUMNS = 400_000  # the worker holds a second copy of the model: not beyond this size
 TOL = 1e-9
+
+
+@dataclass
+class Warm:
+    """What one run leaves for the next run of a similar scenario (a what-if session keeps it): the basis of
+    its LP polish. A basis of a model of another shape is ignored; one of the same shape (other prices,
+    budgets, capacities) lets the next polish start where this one ended."""
+
+    basis: Any = None
 
 
 @dataclass
@@ -88,12 +97,15 @@ class _Best:
 
 def anytime(sc: Scenario, opts: SolveOptions, *, start: Plan | None = None, focus: Sequence[str] = (),
             on_plan: Callable[[Plan], None] | None = None, progress: Callable[[dict], None] | None = None,
-            work_limit: int | None = None, worker: bool = True) -> Plan | None:
+            work_limit: int | None = None, worker: bool = True, warm: Warm | None = None) -> Plan | None:
     """Plan ``sc`` by the four phases of the module docstring; None when no start plan exists.
 
     ``focus`` names products a change touched (what-if): their neighbourhoods come first.
     ``on_plan`` receives each better checked plan while the run goes on (status ``time_limit``);
     ``progress`` receives each progress line as a dict (elapsed, phase, incumbent, bound, gap).
+    A ``start`` that breaks a rule of ``sc`` (a what-if's previous plan over a cut budget) is not a start
+    plan, but its integer decisions are still polished: the LP re-plans its quantities to fit, and the
+    better of that and the best baseline's polish goes on. ``warm`` is read and refreshed (:class:`Warm`).
     """
     t0 = time.perf_counter()
     limit = float(opts.time_limit) if opts.time_limit is not None and math.isfinite(opts.time_limit) else math.inf
@@ -111,7 +123,10 @@ def anytime(sc: Scenario, opts: SolveOptions, *, start: Plan | None = None, focu
     run.start = (name, run.best.profit)
     try:  # from here on, Ctrl-C ends the run with the best plan so far
         run.emit("start", force=True)
-        return _improve(run, sc, opts, plan0, deadline, focus, work_limit, worker)
+        given = start if start is not None and not name.startswith("given plan") else None
+        if given is not None:
+            given = _within_budgets(sc, given)
+        return _improve(run, sc, opts, plan0, deadline, focus, work_limit, worker, given, warm)
     except KeyboardInterrupt:
         run.interrupted = True
         logger.info("interrupted (Ctrl-C): keeping the best plan so far")
@@ -119,8 +134,9 @@ def anytime(sc: Scenario, opts: SolveOptions, *, start: Plan | None = None, focu
 
 
 def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline: float, focus: Sequence[str],
-             work_limit: int | None, worker: bool) -> Plan:
-    """Phases 2-4 of the module docstring, from the checked start plan ``plan0``."""
+             work_limit: int | None, worker: bool, given: Plan | None = None, warm: Warm | None = None) -> Plan:
+    """Phases 2-4 of the module docstring, from the checked start plan ``plan0`` (and the integer decisions
+    of ``given``, a start plan that is not checked for ``sc``)."""
     try:
         if time.perf_counter() > deadline:
             raise TimeLimitSpent("while making the start plan")
@@ -140,20 +156,79 @@ def _improve(run: _Run, sc: Scenario, opts: SolveOptions, plan0: Plan, deadline:
         return run.finish(f"the start plan; no search: {exc}")
     run.build_seconds = time.perf_counter() - run.t0
     run.report("build", run.best.profit, None, force=True, columns=cm.num_cols)
-    integer = cm.integrality.astype(bool)
-    x = np.zeros(cm.num_cols)
-    for v, value in plan_integers(m, d, plan0).items():
-        j = cm.col.get(id(v))
-        if j is not None:
-            x[j] = value
-    first = cm.search(x, integer, time_limit=max(1.0, deadline - time.perf_counter()), lp=True)
-    if first.x is None:
+    first = _polish(cm, m, d, [given, plan0] if given is not None else [plan0], deadline, warm)
+    if first is None:
         return run.finish("the start plan; the model could not complete its decisions (no search)")
     run.model, run.data, run.cm = m, d, cm
-    run.adopt(first.x, "polish")
+    run.adopt(first, "polish")
     run.search(Columns.of(cm.columns, d), Chooser(d, seed=int(opts.seed or 0), focus=focus), deadline, work_limit,
                worker)
     return run.finish()
+
+
+def _polish(cm: Any, m: Any, d: Any, plans: Sequence[Plan], deadline: float, warm: Warm | None) -> np.ndarray | None:
+    """Phase 3: per plan, its integer decisions held and the LP over every other column; the best column
+    values (None when no plan's decisions can be completed). The first LP starts from ``warm``'s basis
+    when it fits, and leaves its own there."""
+    integer = cm.integrality.astype(bool)
+    if warm is not None and cm.set_basis(warm.basis):
+        logger.debug("the polish starts from the previous run's basis")
+    elif warm is not None and warm.basis is not None:
+        logger.debug("the previous run's basis does not fit: %d/%d columns, %d/%d rows", len(warm.basis.col_status),
+                     cm.num_cols, len(warm.basis.row_status), len(cm.arrays["row_lower"]))
+    best: np.ndarray | None = None
+    for i, plan in enumerate(plans):
+        try:
+            values = plan_integers(m, d, plan)
+        except (OptsupplyError, KeyError, ValueError) as exc:  # a given plan that does not fit this scenario
+            logger.info("its decisions cannot be polished: %s", exc)
+            continue
+        x = np.zeros(cm.num_cols)
+        for v, value in values.items():
+            j = cm.col.get(id(v))
+            if j is not None:
+                x[j] = value
+        r = cm.search(x, integer, time_limit=max(1.0, deadline - time.perf_counter()), lp=True)
+        logger.debug("polish %d: %.2f s, %d simplex iterations, objective %s", i, r.seconds, r.iterations, r.objective)
+        if i == 0 and warm is not None:
+            warm.basis = cm.basis()
+        if r.x is not None and (best is None or r.objective > cm.objective_of(best)):
+            best = r.x
+    return best
+
+
+def _within_budgets(sc: Scenario, plan: Plan) -> Plan:
+    """``plan`` with its ad spend scaled down to ``sc``'s budgets (each channel's per period, then the total)
+    and its effective spend recomputed (adstock); the other tables unchanged. Only its integer decisions are
+    used (the polish re-plans every quantity): an S-curve segment a cut budget can no longer fill is then
+    not held full."""
+    a = plan.advertising
+    if a.empty:
+        return plan
+    spend = a["spend"].to_numpy(dtype=float)
+    cap = a["channel"].map(dict(zip(sc.channels["channel"], sc.channels["budget"], strict=True)))
+    cap = cap.astype(float).fillna(math.inf).to_numpy()
+    per_period = a.groupby(["channel", "period"])["spend"].transform("sum").to_numpy(dtype=float)
+    over = per_period > cap
+    scaled = spend.copy()
+    scaled[over] *= cap[over] / per_period[over]
+    total = sc.settings.get("advertising.total_budget")
+    if total is not None and scaled.sum() > float(total):
+        scaled = scaled * float(total) / scaled.sum()
+    if np.allclose(scaled, spend, rtol=0, atol=TOL):
+        return plan
+    carry = a.merge(sc.response[["product", "channel", "carryover"]], on=["product", "channel"], how="left")
+    carry = carry["carryover"].fillna(0.0).to_numpy(dtype=float)
+    out = a.assign(spend=scaled)
+    effective = out["effective_spend"].to_numpy(dtype=float).copy()
+    for rows in out.groupby(["product", "channel"]).indices.values():  # adstock over the rows present
+        rows = rows[np.argsort(out["period"].to_numpy()[rows])]
+        eff, last = 0.0, None
+        for i in rows:
+            t = int(out["period"].iat[i])
+            eff = scaled[i] + (carry[i] ** (t - last) * eff if last is not None else 0.0)
+            effective[i], last = eff, t
+    return replace(plan, advertising=out.assign(effective_spend=effective))
 
 
 def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why: str) -> Plan:

@@ -46,7 +46,9 @@ def inactive_rows(ctx: Ctx, df: pd.DataFrame) -> pd.Series:
     """Rows of ``df`` (with product and period) whose product is not active in that period."""
     if df.empty:
         return pd.Series(False, index=df.index)
-    first = np.array([_first_active_period(ctx, p) for p in df["product"]], dtype="int64")
+    products = pd.unique(df["product"])
+    first_of = {p: _first_active_period(ctx, p) for p in products}  # once per product, not per row
+    first = df["product"].map(first_of).to_numpy(dtype="int64")
     return pd.Series(df["period"].to_numpy() < first, index=df.index)
 
 

@@ -174,9 +174,11 @@ def _as_floats(values: np.ndarray) -> np.ndarray:
 def _clean_ids(table: str, col: str, values: np.ndarray, known: set[str],
                problems: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Ids as strings, and which rows name a known one (missing and unknown ids are reported)."""
-    ids = np.array([None if _is_missing(v) else str(v) for v in values], dtype=object)
-    present = np.array([v is not None for v in ids], dtype=bool)
-    ok = np.array([v in known for v in ids], dtype=bool)
+    s = pd.Series(values, dtype=object)
+    present = ~s.isna().to_numpy(dtype=bool)
+    ids = s.astype(str).to_numpy(dtype=object)
+    ids[~present] = None
+    ok = present & pd.Series(ids, dtype=object).isin(known).to_numpy(dtype=bool)
     for i in np.flatnonzero(~present):
         problems.append(f"the {table} table: row {i + 1} has no {col}")
     unknown: dict[str, int] = {}
@@ -237,14 +239,12 @@ def _clean_numbers(table: str, col: str, values: np.ndarray, tol: float,
 
 def _report_duplicates(name: str, df: pd.DataFrame, key: tuple[str, ...], problems: list[str]) -> None:
     """Report every key listed more than once (one row per product/place/period)."""
-    seen: set[tuple] = set()
-    reported: set[tuple] = set()
-    for row in zip(*(df[c] for c in key)):
-        if row in seen and row not in reported:
-            reported.add(row)
-            where = ", ".join(f"{c} {v}" for c, v in zip(key, row))
-            problems.append(f"the {name} table lists {where} more than once")
-        seen.add(row)
+    repeated = df.duplicated(list(key), keep="first")
+    if not repeated.any():
+        return
+    for row in df.loc[repeated, list(key)].drop_duplicates().itertuples(index=False, name=None):
+        where = ", ".join(f"{c} {v}" for c, v in zip(key, row))
+        problems.append(f"the {name} table lists {where} more than once")
 
 
 # ---------------------------------------------------------------------- small helpers

@@ -248,3 +248,59 @@ def test_a_scenario_over_the_model_size_limit_is_searched_by_product_groups(monk
     assert "product groups were re-planned" in k["message"] and k["neighbourhoods"] >= 2
     assert not check_plan(sc, plan) and all(not check_plan(sc, p) for p in seen)
     assert k["profit"] >= evaluate_plan(sc, practitioner_plan(sc))["profit"] - 1e-6
+
+
+def _lp_iterations(cm, x) -> tuple[float, int]:
+    r = cm.search(x, cm.integrality.astype(bool), lp=True)
+    assert r.x is not None
+    return r.objective, r.iterations
+
+
+def test_an_lp_polish_starts_from_the_basis_of_a_model_of_the_same_shape_and_ignores_another():
+    from optsupply.model.fixing import plan_integers
+
+    sc = ops.Scenario.load(INSTANCES / "small")
+    changed = sc.with_changes({"products.price": {str(sc.products["product"].iloc[0]): "*0.9"}})
+    plan = practitioner_plan(sc)
+
+    def start(scenario):
+        m, d = build_model(scenario, prepare(scenario))
+        cm = CompiledModel(m, SolveOptions.from_scenario(scenario.settings, threads=1))
+        x = np.zeros(cm.num_cols)
+        for v, value in plan_integers(m, d, plan).items():
+            if id(v) in cm.col:
+                x[cm.col[id(v)]] = value
+        return cm, x
+
+    before, x0 = start(sc)
+    _lp_iterations(before, x0)
+    basis = before.basis()
+    cold, x1 = start(changed)
+    cold_objective, cold_iterations = _lp_iterations(cold, x1)
+    warm, x2 = start(changed)
+    assert warm.set_basis(basis)
+    warm_objective, warm_iterations = _lp_iterations(warm, x2)
+    assert warm_objective == pytest.approx(cold_objective, rel=1e-7)  # the same LP optimum, from elsewhere
+    assert cold_iterations > 0 and warm_iterations < cold_iterations / 2
+    _, _, _, tiny = _compiled("tiny")
+    assert not tiny.set_basis(basis)  # another shape: ignored
+
+
+def test_a_previous_plan_over_a_cut_budget_still_gives_its_decisions_to_the_polish():
+    from optsupply.optimizer.anytime import Warm, anytime
+
+    sc = ops.Scenario.load(INSTANCES / "small")
+    opts = SolveOptions.from_scenario(sc.settings, threads=1, seed=0)
+    previous = anytime(sc, opts, work_limit=6, worker=False)
+    spend = float(previous.advertising["spend"].sum())
+    cut = sc.with_changes({"advertising.total_budget": round(0.97 * spend, 2)})
+    assert check_plan(cut, previous)  # the previous plan spends more than the cut budget allows
+    warm = Warm()
+    repaired = anytime(cut, opts, start=previous, work_limit=0, worker=False, warm=warm)
+    baseline_only = anytime(cut, opts, work_limit=0, worker=False)
+    assert not check_plan(cut, repaired)
+    assert repaired.advertising["spend"].sum() <= 0.97 * spend + 0.01
+    assert not repaired.kpis["start"].startswith("given plan") and repaired.kpis["found_by"] == "polish"
+    # the previous plan's launches, lanes and orders, re-planned by the LP, beat the baselines' re-planned
+    assert repaired.kpis["profit"] > baseline_only.kpis["profit"] + 1.0
+    assert warm.basis is not None
