@@ -304,3 +304,23 @@ def test_a_previous_plan_over_a_cut_budget_still_gives_its_decisions_to_the_poli
     # the previous plan's launches, lanes and orders, re-planned by the LP, beat the baselines' re-planned
     assert repaired.kpis["profit"] > baseline_only.kpis["profit"] + 1.0
     assert warm.basis is not None
+
+
+def test_ad_spend_over_the_budgets_is_scaled_to_them_with_effective_spend_recomputed_by_adstock():
+    from dataclasses import replace
+
+    from optsupply.optimizer.anytime import _within_budgets
+
+    sc = ops.Scenario.load(INSTANCES / "small")  # social: 160 per period; total budget 2,100
+    ads = pd.DataFrame({"product": ["P02", "P07", "P02", "P03"], "channel": ["social", "social", "social", "search"],
+                        "period": [0, 0, 2, 0], "spend": [120.0, 80.0, 100.0, 1900.0],
+                        "effective_spend": [0.0, 0.0, 0.0, 0.0], "uplift": [0.0] * 4})
+    out = _within_budgets(sc, replace(practitioner_plan(sc), advertising=ads)).advertising
+    # period 0 social: 200 > 160, both scaled by 0.8 (96, 64); period 2 social 100 fits; then the total
+    # 96 + 64 + 100 + 1,900 = 2,160 > 2,100: every row by 2,100 / 2,160
+    f = 2100 / 2160
+    assert out["spend"].tolist() == pytest.approx([96 * f, 64 * f, 100 * f, 1900 * f])
+    # adstock over the rows present: P02 social carries 0.46 per period into period 2 (two periods later)
+    assert out["effective_spend"].tolist() == pytest.approx([96 * f, 64 * f, 100 * f + 0.46**2 * 96 * f, 1900 * f])
+    within = ads.assign(spend=[50.0, 50.0, 50.0, 50.0])
+    assert _within_budgets(sc, replace(practitioner_plan(sc), advertising=within)).advertising is within
