@@ -173,18 +173,21 @@ def parallel_search(sc: Scenario, opts: SolveOptions, executor: Executor, *, sta
     groups = product_groups(d, group_size)
     tasks = rounds = kept = 0
     interrupted = False
+    overhead = 1.0  # seconds a batch takes beyond its solver limit (group builds, merging, checking): measured
     try:
-        while time.perf_counter() < deadline - 1.0:
+        while time.perf_counter() < deadline - overhead:
             rounds += 1
             changed = False
             for i in range(0, len(groups), batch):
-                left = deadline - time.perf_counter()
-                if left < 1.0:
+                left = deadline - time.perf_counter() - overhead
+                if left < 1.0:  # a batch started now would end after the time limit
                     break
                 part = groups[i:i + batch]
+                seconds = min(task_seconds, left)
+                b0 = time.perf_counter()
                 futures: list[tuple[list[str], Future]] = [
-                    (g, executor.submit(plan_group, sc, plan, g, shares(d, plan, g, len(part)),
-                                        min(task_seconds, max(1.0, left - 1.0)), opts)) for g in part]
+                    (g, executor.submit(plan_group, sc, plan, g, shares(d, plan, g, len(part)), seconds, opts))
+                    for g in part]
                 wait([f for _, f in futures])
                 tasks += len(futures)
                 new, gained = _merge(sc, d, plan, profit, futures)
@@ -194,6 +197,7 @@ def parallel_search(sc: Scenario, opts: SolveOptions, executor: Executor, *, sta
                     if on_plan is not None:
                         on_plan(_finished(sc, d, plan, TIME_LIMIT, "the best plan so far; the search goes on"))
                 report("parallel", profit, None)
+                overhead = max(overhead, time.perf_counter() - b0 - seconds)
             if not changed:
                 break
     except KeyboardInterrupt:
