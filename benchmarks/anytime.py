@@ -44,6 +44,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 BEST = RESULTS / "best_known.csv"
 DEFAULT = ["medium", "small-s1", "small-s2", "small-s3", "small-s4", "small-s5", "medium-s1", "medium-s2", "medium-s3"]
 MARKS = (10.0, 60.0, 300.0)
+CENT = 0.005  # best_known.csv holds profits and bounds rounded to cents: closer ones are the same
 BEST_COLUMNS = ["instance", "best_profit", "profit_command", "profit_date", "best_bound", "bound_command",
                 "bound_date"]
 
@@ -107,13 +108,18 @@ def _whatif_child(spec: dict) -> dict:
             "bound": plan.kpis.get("best_bound"), "wall_s": wall, "update": str(session.last_update)}
 
 
-def _run(path: Path, method: str, seconds: float, **extra: object) -> dict:
-    spec = json.dumps({"path": str(path), "method": method, "seconds": seconds, **extra})
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.anytime", "--child", spec], cwd=ROOT,
-                          capture_output=True, text=True, timeout=seconds * 3 + 600)
+def run_child(module: str, spec: dict, timeout: float) -> dict:
+    """``python -m module --child SPEC`` in a fresh process: the JSON it prints last, or {"error": ...}."""
+    proc = subprocess.run([sys.executable, "-m", module, "--child", json.dumps(spec)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _run(path: Path, method: str, seconds: float, **extra: object) -> dict:
+    return run_child("benchmarks.anytime", {"path": str(path), "method": method, "seconds": seconds, **extra},
+                     timeout=seconds * 3 + 600)
 
 
 def at(trajectory: list, when: float) -> float | None:
@@ -137,14 +143,14 @@ def write_best(best: dict[str, dict]) -> None:
             w.writerow({k: best[name].get(k, "") for k in BEST_COLUMNS})
 
 
-def _update_best(best: dict, name: str, r: dict, command: str) -> None:
+def update_best(best: dict, name: str, r: dict, command: str) -> None:
     row = best.setdefault(name, {"instance": name})
     today = _dt.date.today().isoformat()
     old = float(row["best_profit"]) if row.get("best_profit") else None
-    if r.get("profit") is not None and (old is None or r["profit"] > old):
+    if r.get("profit") is not None and (old is None or r["profit"] > old + CENT):  # the file holds cents
         row.update(best_profit=f"{r['profit']:.2f}", profit_command=command, profit_date=today)
     oldb = float(row["best_bound"]) if row.get("best_bound") else None
-    if r.get("bound") is not None and (oldb is None or r["bound"] < oldb):
+    if r.get("bound") is not None and (oldb is None or r["bound"] < oldb - CENT):
         row.update(best_bound=f"{r['bound']:.2f}", bound_command=command, bound_date=today)
 
 
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                 command = (f"python -m benchmarks.anytime --only {name} --seconds {args.seconds:g} "
                            f"--methods {method}")
                 if "error" not in r:
-                    _update_best(best, name, r, command)
+                    update_best(best, name, r, command)
                 rows.append((name, method, r))
     write_best(best)
     _write(rows, best, args.seconds)
