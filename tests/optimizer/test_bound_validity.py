@@ -1,0 +1,69 @@
+"""Bounds are valid: the model's LP relaxation and HiGHS's bound after its root node never fall below an
+optimum known from outside the model.
+
+Oracles: instances/tiny (derived by hand), Wagner–Whitin Example 3.9 and Silver–Pyke–Peterson (published
+lot-sizing optima), OR-Library cap41/71/101/131 (capopt). A relaxation that cuts off the optimum (a wrong
+(l,S) row, a too-tight outflow bound) puts a bound below it: the last test breaks the (l,S) rows on purpose
+and checks that these tests would see it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+
+import pytest
+
+import optsupply as ops
+from optsupply.model import build_model, prepare
+from optsupply.optimizer.highs import SolveOptions
+from optsupply.optimizer.highs.arrays import CompiledModel
+from tests.conftest import INSTANCES
+
+KNOWN = ["tiny", "ww_example_3_9", "spp_12period", "cap41", "cap71", "cap101", "cap131"]
+
+
+def _optimum(name: str) -> tuple[float, float]:
+    expected = json.loads((INSTANCES / name / "expected.json").read_text())
+    return float(expected["expected_profit"]), float(expected["rel_tol"])
+
+
+def _bounds(sc: ops.Scenario) -> dict[str, float]:
+    """The LP relaxation's optimum and HiGHS's dual bound after its root node (presolve, cuts), maximised."""
+    m, d = build_model(sc, prepare(sc))
+    cm = CompiledModel(m, SolveOptions(threads=1, seed=0))
+    cm.set_integer(False)
+    lp = cm.solve_lp()
+    assert lp is not None
+    cm.h.clearSolver()
+    cm.set_integer(True)
+    cm.h.setOptionValue("mip_max_nodes", 1)  # 0 stops before the root node
+    cm.h.setOptionValue("mip_rel_gap", 0.0)
+    cm.h.setOptionValue("time_limit", 60.0)
+    cm.h.run()
+    root = float(cm.h.getInfo().mip_dual_bound)
+    assert math.isfinite(root)
+    return {"lp": lp[0], "root_cuts": root}
+
+
+@pytest.mark.parametrize("name", KNOWN)
+def test_no_bound_is_below_the_known_optimum(name: str) -> None:
+    optimum, rel = _optimum(name)
+    bounds = _bounds(ops.Scenario.load(INSTANCES / name))
+    for kind, bound in bounds.items():
+        assert bound >= optimum - rel * abs(optimum), (kind, bound, optimum)
+    assert bounds["lp"] >= bounds["root_cuts"] - 1e-6 * abs(bounds["lp"])  # cuts only ever tighten
+
+
+def test_a_broken_cut_puts_a_bound_below_a_known_optimum(monkeypatch) -> None:
+    """(l,S) rows built as if nothing could be shipped (order ≤ stock at period l) cut off optimal plans."""
+    import optsupply.model.inventory as inventory
+
+    monkeypatch.setattr(inventory, "ship_capacity", lambda d: defaultdict(float))
+    below = []
+    for name in ["tiny", "ww_example_3_9", "spp_12period"]:
+        optimum, rel = _optimum(name)
+        if min(_bounds(ops.Scenario.load(INSTANCES / name)).values()) < optimum - rel * abs(optimum):
+            below.append(name)
+    assert below
