@@ -179,15 +179,10 @@ def _polish(cm: Any, m: Any, d: Any, plans: Sequence[Plan], deadline: float, war
     best: np.ndarray | None = None
     for i, plan in enumerate(plans):
         try:
-            values = plan_integers(m, d, plan)
+            x = cm.vector(plan_integers(m, d, plan))
         except (OptsupplyError, KeyError, ValueError) as exc:  # a given plan that does not fit this scenario
             logger.info("its decisions cannot be polished: %s", exc)
             continue
-        x = np.zeros(cm.num_cols)
-        for v, value in values.items():
-            j = cm.col.get(id(v))
-            if j is not None:
-                x[j] = value
         r = cm.search(x, integer, time_limit=max(1.0, deadline - time.perf_counter()), lp=True)
         logger.debug("polish %d: %.2f s, %d simplex iterations, objective %s", i, r.seconds, r.iterations, r.objective)
         if i == 0 and warm is not None:
@@ -217,18 +212,17 @@ def _within_budgets(sc: Scenario, plan: Plan) -> Plan:
         scaled = scaled * float(total) / scaled.sum()
     if np.allclose(scaled, spend, rtol=0, atol=TOL):
         return plan
+    from optsupply.forecasting.response import adstock
+
     carry = a.merge(sc.response[["product", "channel", "carryover"]], on=["product", "channel"], how="left")
     carry = carry["carryover"].fillna(0.0).to_numpy(dtype=float)
-    out = a.assign(spend=scaled)
-    effective = out["effective_spend"].to_numpy(dtype=float).copy()
-    for rows in out.groupby(["product", "channel"]).indices.values():  # adstock over the rows present
-        rows = rows[np.argsort(out["period"].to_numpy()[rows])]
-        eff, last = 0.0, None
-        for i in rows:
-            t = int(out["period"].iat[i])
-            eff = scaled[i] + (carry[i] ** (t - last) * eff if last is not None else 0.0)
-            effective[i], last = eff, t
-    return replace(plan, advertising=out.assign(effective_spend=effective))
+    period = a["period"].to_numpy(dtype=int)
+    effective = np.zeros(len(a))
+    for rows in a.groupby(["product", "channel"]).indices.values():  # a period without a row spends nothing
+        series = np.zeros(period[rows].max() + 1)
+        np.add.at(series, period[rows], scaled[rows])
+        effective[rows] = adstock(series, float(carry[rows[0]]))[period[rows]]
+    return replace(plan, advertising=a.assign(spend=scaled, effective_spend=effective))
 
 
 def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why: str) -> Plan:

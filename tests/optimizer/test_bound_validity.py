@@ -36,14 +36,8 @@ def _bounds(sc: ops.Scenario) -> dict[str, float]:
     cm.set_integer(False)
     lp = cm.solve_lp()
     assert lp is not None
-    cm.h.clearSolver()
-    cm.set_integer(True)
-    cm.h.setOptionValue("mip_max_nodes", 1)  # 0 stops before the root node
-    cm.h.setOptionValue("mip_rel_gap", 0.0)
-    cm.h.setOptionValue("time_limit", 60.0)
-    cm.h.run()
-    root = float(cm.h.getInfo().mip_dual_bound)
-    assert math.isfinite(root)
+    root = cm.mip_bound(60.0, nodes=1)  # after the root node: presolve and cut rounds
+    assert root is not None and math.isfinite(root)
     return {"lp": lp[0], "root_cuts": root}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import highspy
 import numpy as np
@@ -166,17 +167,21 @@ class CompiledModel:
             return None
         return float(h.getInfo().objective_function_value), np.array(h.getSolution().col_value, dtype=float)
 
-    def mip_bound(self, seconds: float) -> float | None:
-        """HiGHS's MIP dual bound after ``seconds`` with the model's integrality (then relaxed again)."""
+    def mip_bound(self, seconds: float, nodes: int | None = None) -> float | None:
+        """HiGHS's MIP dual bound after ``seconds`` (or ``nodes`` branch-and-bound nodes: 1 = the root node
+        with its cuts, 0 stops before it) with the model's integrality (then relaxed again)."""
         h = self.h
         self.set_integer(True)
         h.setOptionValue("time_limit", max(0.2, seconds))
+        if nodes is not None:
+            h.setOptionValue("mip_max_nodes", int(nodes))
         try:
             self._run()
             bound = float(h.getInfo().mip_dual_bound)
         finally:
             self.set_integer(False)
             h.setOptionValue("time_limit", math.inf)
+            h.setOptionValue("mip_max_nodes", 2**31 - 1)
         if not math.isfinite(bound) or h.getModelStatus() in (highspy.HighsModelStatus.kInfeasible,):
             return None
         return bound
@@ -205,6 +210,15 @@ class CompiledModel:
                     bound if math.isfinite(bound) else None, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ neighbourhood search (one model, many runs)
+
+    def vector(self, values: Mapping[Any, float]) -> np.ndarray:
+        """Column values from a mapping of Pyomo variables to values (0 for the columns it does not name)."""
+        x = np.zeros(self.num_cols)
+        for v, value in values.items():
+            j = self.col.get(id(v))
+            if j is not None:
+                x[j] = value
+        return x
 
     def objective_of(self, x: np.ndarray) -> float:
         """The objective (maximised) of column values ``x``."""
