@@ -11,6 +11,7 @@ equations)::
     inventory    orders, set-ups, activation, stock balance, storage, working capital
     advertising  spend, adstock, piecewise-linear Hill response, budgets
     demand       base demand, featured slots, sales ≤ potential, lost sales, revenue
+    links        set-up rows that pay for ad and featured uplift (valid inequalities)
     objective    profit = revenue + salvage − all costs
 """
 
@@ -26,6 +27,7 @@ from optsupply.model.advertising import add_advertising
 from optsupply.model.data import ModelData, ModelError, prepare
 from optsupply.model.demand import add_demand
 from optsupply.model.inventory import add_inventory
+from optsupply.model.links import add_links
 from optsupply.model.launch import add_launch
 from optsupply.model.objective import COSTS, add_objective
 from optsupply.model.transport import add_transport
@@ -81,7 +83,7 @@ def build_model(scenario: Scenario, data: ModelData | None = None, *,
     d = data if data is not None else prepare(scenario, formulation)
     check_model_size(scenario, d)
     m = pyo.ConcreteModel(name=scenario.name)
-    for add in (add_launch, add_transport, add_inventory, add_advertising, add_demand):
+    for add in (add_launch, add_transport, add_inventory, add_advertising, add_demand, add_links):
         if deadline is not None and time.perf_counter() > deadline:
             raise TimeLimitSpent(f"while building the model (before its {add.__name__[4:]} block)")
         add(m, d)

@@ -100,6 +100,7 @@ class ModelData:
     ship_bound: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
     stock: list[tuple[str, str, int]] = field(default_factory=list)
     strong: bool = True  # False: the textbook big-M formulation, kept as a benchmark baseline
+    uplift_links: bool = True  # False: without the rows of model/links.py (to measure what they gain)
 
     def can_be_active(self, p: str, t: int) -> bool:
         return p not in self.window or t >= self.window[p][0]

@@ -78,15 +78,16 @@ def add_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     fups = set(fup_idx)
 
-    def potential(p: str, r: str, t: int) -> pyo.Expression | float:
-        pot = base_demand(m, d, p, r, t) + d.share[p, r] * total_uplift(m, p, t)
+    def uplift(p: str, r: str, t: int) -> pyo.Expression | float:
+        up = d.share[p, r] * total_uplift(m, p, t)
         if (p, r, t) in fups:
-            pot = pot + b.fup[p, r, t]
+            up = up + b.fup[p, r, t]
         elif p in direct and (p, t) in feat and d.base.get((p, r, t), 0) > 0:
-            pot = pot + d.lift[p] * d.base[p, r, t] * b.feat[p, t]
-        return pot
+            up = up + d.lift[p] * d.base[p, r, t] * b.feat[p, t]
+        return up
 
-    b.potential = pyo.Expression(d.sell, rule=lambda b, p, r, t: potential(p, r, t))
+    b.uplift = uplift  # V[p,r,t] = potential − base: the ad and featured uplift (model/links.py uses it)
+    b.potential = pyo.Expression(d.sell, rule=lambda b, p, r, t: base_demand(m, d, p, r, t) + uplift(p, r, t))
     b.demand_cap = pyo.Constraint(
         [k for k in d.sell if k in m.transport.by_prt],
         rule=lambda b, p, r, t: sales(m, p, r, t) <= b.potential[p, r, t])

@@ -467,7 +467,7 @@ def _kpis(plan: Plan, d: ModelData, sc: Scenario, opts: SolveOptions, bound: flo
     status = OPTIMAL if gap is not None and gap <= float(opts.mip_gap or 1e-4) else TIME_LIMIT
     if interrupted:
         status = INTERRUPTED
-    return {"status": status, "method": "decompose", **profit_kpis(ev, bound)}
+    return {"status": status, "method": "decompose", **profit_kpis(ev, bound, "lagrangian")}
 
 
 __all__ = ["decompose", "start_plan", "product_groups", "lagrangian_bound", "GROUP_SIZE"]

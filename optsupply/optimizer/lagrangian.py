@@ -144,14 +144,17 @@ def _relaxed_groups(sc: Scenario, sl: ProductSlices, groups: list[list[str]], re
 
 
 def lagrangian_bound(sc: Scenario, sl: ProductSlices, groups: list[list[str]], opts: SolveOptions, deadline: float,
-                     lower: float | None = None, say: Callable[[str], None] | None = None) -> float | None:
+                     lower: float | None = None, say: Callable[[str], None] | None = None,
+                     on_bound: Callable[[float], None] | None = None) -> float | None:
     """A valid upper bound on the joint optimum: min over the multipliers tried of
 
         L(λ) = Σ_g max_x (profit_g(x) − λ·use_g(x)) + λ·capacity,   λ ≥ 0,
 
     with each group's problem relaxed (:class:`_Relaxed`). Any λ ≥ 0 gives a bound; λ = 0 is the
     plain relaxation, and subgradient steps (Polyak step towards ``lower``, the best plan's profit)
-    price the shared capacities the groups compete for.
+    price the shared capacities the groups compete for. Then, at the best λ, each group's LP value is
+    replaced by its MIP dual bound (HiGHS's cuts and branching within the group), one group at a time.
+    ``on_bound`` receives each better bound as soon as it holds.
     """
     resources, cap = _resources(sl.d)
     relaxed = _relaxed_groups(sc, sl, groups, resources, opts, deadline)
@@ -177,6 +180,8 @@ def lagrangian_bound(sc: Scenario, sl: ProductSlices, groups: list[list[str]], o
         value += sum(parts)
         if value < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
             best, best_lam, best_parts, stall = value, lam, parts, 0
+            if on_bound is not None:
+                on_bound(best)
         else:
             stall += 1
             if stall >= 3:
@@ -203,4 +208,6 @@ def lagrangian_bound(sc: Scenario, sl: ProductSlices, groups: list[list[str]], o
         b = r.mip_bound(best_lam, left / (len(relaxed) - i))
         if b is not None and b < parts[i]:
             parts[i] = b
+            if on_bound is not None:
+                on_bound(float(best_lam @ cap) + sum(parts))
     return float(best_lam @ cap) + sum(parts)

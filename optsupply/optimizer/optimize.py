@@ -124,11 +124,11 @@ def solve(scenario: Scenario | str | os.PathLike, *, method: str = "auto", **opt
     report("build", None, None, force=True)
     logger.info("built in %.2f s; solving with HiGHS (time limit %s s, gap %s)", build_seconds, opts.time_limit, opts.mip_gap)
     result = solve_model(model, opts, deadline=deadline, start=values,
-                         progress=lambda incumbent, bound: report("mip", incumbent, bound))
+                         progress=lambda incumbent, bound: report("mip", incumbent, bound, kind="mip"))
     plan = finish_plan(result, model, data, sc, build_seconds, opts)
     if base is not None:
         plan = _not_below(sc, plan, base)
-    report("done", plan.kpis.get("profit"), plan.kpis.get("best_bound"), force=True)
+    report("done", plan.kpis.get("profit"), plan.kpis.get("best_bound"), force=True, kind=plan.kpis.get("bound_kind"))
     if plan.kpis.get("status") == "infeasible":  # name the conflicting inputs (optsupply.optimizer.explain)
         from optsupply.optimizer.explain import explain_into
 
@@ -182,7 +182,7 @@ def _not_below(sc: Scenario, plan: Plan, base: Plan) -> Plan:
         bound, note = None, ("; its profit (valued on the true response curves) is above the model's bound "
                              f"{k['best_bound']:,.2f}, which holds for the piecewise-linear curves only, so no "
                              "bound is reported")
-    out.kpis = {**k, **profit_kpis(ev, bound),
+    out.kpis = {**k, **profit_kpis(ev, bound, k.get("bound_kind")),
                 "message": (f"the solver's best plan within the limit ({k['profit']:,.2f}) was below the "
                             f"{base.kpis.get('method', 'baseline')} plan it started from; this is that plan{note}")}
     return out
@@ -265,7 +265,7 @@ def _plan_of(model: Any, data: Any, sc: Scenario, result: SolveResult, common: d
         logger.info("cleaned plan profit %.6f differs from the solver's incumbent %.6f", profit, result.objective)
     plan.kpis = {
         "status": result.status,
-        **profit_kpis(ev, result.best_bound),
+        **profit_kpis(ev, result.best_bound, "mip"),
         "build_seconds": common["build_seconds"],
         "solve_seconds": common["solve_seconds"],
         "solver_objective": result.objective,

@@ -245,5 +245,5 @@ def _merge(sc: Scenario, d: ModelData, plan: Plan, profit: float,
 def _finished(sc: Scenario, d: ModelData, plan: Plan, status: str, message: str) -> Plan:
     out = _sorted(plan.with_kpis({}))
     out.kpis = {"status": status, **profit_kpis(evaluate(out, d, sc), None), "method": "lns",
-                "bound_kind": None, "solver": "HiGHS " + highs_version(), "scenario": sc.name, "message": message}
+                "solver": "HiGHS " + highs_version(), "scenario": sc.name, "message": message}
     return out

@@ -155,9 +155,16 @@ def period_dates(sc: Scenario) -> list[str] | None:
     return [ts.strftime("%Y-%m-%d") for ts in pd.date_range(start=start, periods=sc.periods, freq=freq)]
 
 
-def profit_kpis(ev: dict[str, Any], bound: float | None = None) -> dict[str, Any]:
+#: where a plan's ``best_bound`` comes from: the LP relaxation, HiGHS's root node (presolve and cut rounds),
+#: HiGHS's branch and bound, or the Lagrangian bound of priced product groups
+BOUND_KINDS = ("lp", "root_cuts", "mip", "lagrangian")
+
+
+def profit_kpis(ev: dict[str, Any], bound: float | None = None, bound_kind: str | None = None) -> dict[str, Any]:
     """The KPIs of a plan's evaluation (:func:`optsupply.plan.check.evaluate_plan` or
-    :func:`optsupply.model.extract.evaluate`) with ``bound``, in the order kpis.json lists them."""
+    :func:`optsupply.model.extract.evaluate`) with ``bound``, in the order kpis.json lists them.
+
+    ``bound_kind`` says where the bound comes from (:data:`BOUND_KINDS`); None without a bound."""
     return {
         "profit": ev["profit"],
         "revenue": ev["revenue"],
@@ -166,6 +173,7 @@ def profit_kpis(ev: dict[str, Any], bound: float | None = None) -> dict[str, Any
         "objective": ev["profit"],
         "best_bound": bound,
         "mip_gap": mip_gap(ev["profit"], bound),
+        "bound_kind": bound_kind if bound is not None else None,
         "units_sold": ev["units_sold"],
         "potential_demand": ev["potential_demand"],
         "fill_rate": ev["fill_rate"],

@@ -117,7 +117,7 @@ def test_every_plan_handed_out_is_checked_and_none_is_below_the_one_before():
     plan = ops.solve(sc, method="lns", time_limit=120, work_limit=8, on_plan=seen.append)
     start = evaluate_plan(sc, practitioner_plan(sc))["profit"]
     assert seen, "the start plan is handed out before the search"
-    profits = [evaluate_plan(sc, p)["profit"] for p in seen] + [plan.kpis["profit"]]
+    profits = [evaluate_plan(sc, p)["profit"] for p in seen + [plan]]  # one evaluation route: no float noise
     for p in seen + [plan]:
         assert not check_plan(sc, p)
     assert profits == sorted(profits)
@@ -223,8 +223,9 @@ def test_one_mip_reports_the_same_progress_line_as_the_search():
     plan = ops.solve(INSTANCES / "tiny", method="mip", time_limit=30, progress=lines.append)
     phases = [line["phase"] for line in lines]
     assert phases[0] == "build" and phases[-1] == "done"
-    assert set(lines[0]) == {"elapsed", "phase", "incumbent", "bound", "gap"}
+    assert set(lines[0]) == {"elapsed", "phase", "incumbent", "bound", "bound_kind", "gap"}
     assert lines[-1]["incumbent"] == pytest.approx(plan.kpis["profit"])
+    assert plan.kpis["bound_kind"] == "mip" and lines[-1]["bound_kind"] == "mip"  # one MIP: HiGHS's own bound
     elapsed = [line["elapsed"] for line in lines]
     assert elapsed == sorted(elapsed)
 
@@ -236,6 +237,8 @@ def test_the_progress_line_shows_elapsed_phase_profit_bound_and_gap():
     assert line.startswith("[   12.2 s] search")
     assert "80.00" in line and "100.00" in line and "25.00%" in line
     assert "—" in progress_line(1.0, "start", 95.0, None)
+    assert "root_cuts" in progress_line(3.0, "search", 80.0, 90.0, "root_cuts")
+    assert "lp" not in progress_line(3.0, "search", 80.0, None, "lp")  # no bound, no kind
 
 
 def test_a_scenario_over_the_model_size_limit_is_searched_by_product_groups(monkeypatch):
@@ -325,3 +328,37 @@ def test_ad_spend_over_the_budgets_is_scaled_to_them_with_effective_spend_recomp
     assert out["effective_spend"].tolist() == pytest.approx([96 * f, 64 * f, 100 * f + 0.46**2 * 96 * f, 1900 * f])
     within = ads.assign(spend=[50.0, 50.0, 50.0, 50.0])
     assert _within_budgets(sc, replace(practitioner_plan(sc), advertising=within)).advertising is within
+
+
+def test_the_bound_process_reports_the_lp_bound_first_then_the_root_and_tree_bounds():
+    """The second process solves the LP relaxation first (kind ``lp``, the same value as the relaxation solved
+    here), then HiGHS's MIP: its bounds only ever come down, each labelled ``root_cuts`` or ``mip``."""
+    from optsupply.model import build_model
+    from optsupply.optimizer.highs import SolveOptions
+    from optsupply.optimizer.highs.arrays import CompiledModel
+    from optsupply.optimizer.highs.worker import SearchWorker
+
+    sc = ops.Scenario.load(INSTANCES / "tiny")
+    m, _ = build_model(sc)
+    cm = CompiledModel(m, SolveOptions(threads=1, seed=0))
+    cm.set_integer(False)
+    lp = cm.solve_lp()[0]
+    worker = SearchWorker(cm.arrays, np.zeros(cm.num_cols), 20.0, lp_first=True)
+    seen = []
+    try:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            while not worker.messages.empty():
+                header, _ = worker.messages.get()
+                if header["kind"] in ("bound", "done") and header["value"] is not None:
+                    seen.append((header["bound_kind"], header["value"]))
+                if header["kind"] == "done":
+                    deadline = 0
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert seen[0] == ("lp", pytest.approx(lp, rel=1e-7))
+    assert {kind for kind, _ in seen[1:]} <= {"root_cuts", "mip"} and len(seen) >= 2
+    values = [v for _, v in seen]
+    assert values == sorted(values, reverse=True)
+    assert values[-1] == pytest.approx(TINY_OPTIMUM, rel=1e-4)  # tiny is proven optimal: the bound meets it
