@@ -86,7 +86,8 @@ def child(spec: dict) -> dict:
         seen.append((wall, k["profit"]))
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"trajectory": seen, "status": k.get("status"), "profit": k.get("profit"), "bound": k.get("best_bound"),
-            "gap": k.get("mip_gap"), "method": k.get("method"), "found_by": k.get("found_by"),
+            "gap": k.get("mip_gap"), "bound_kind": k.get("bound_kind"), "method": k.get("method"),
+            "found_by": k.get("found_by"),
             "neighbourhoods": k.get("neighbourhoods"), "worker": k.get("worker"), "wall_s": wall,
             "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
             "peak_mb": max(own.ru_maxrss, kids.ru_maxrss) / 1024}
@@ -271,7 +272,7 @@ def _write(rows: list, best: dict, seconds: float) -> None:
         first = traj[0][0] if traj else None
         rec = {"instance": name, "method": method, "time_limit_s": seconds, "first_plan_s": first,
                **{f"profit_{int(m)}s": at(traj, m) for m in MARKS}, "profit": r.get("profit"),
-               "bound": r.get("bound"), "gap": r.get("gap"), "best_known": known,
+               "bound": r.get("bound"), "gap": r.get("gap"), "bound_kind": r.get("bound_kind"), "best_known": known,
                "of_best_known": (r["profit"] / known) if known and r.get("profit") is not None else None,
                "of_bound": (r["profit"] / r["bound"]) if r.get("bound") and r.get("profit") is not None else None,
                "status": r.get("status", r.get("error")), "found_by": r.get("found_by"),
@@ -305,7 +306,8 @@ def _write(rows: list, best: dict, seconds: float) -> None:
                 return _fmt(float(row[k]), spec) if row.get(k) else "—"
             lines.append(f"| {row['instance']} | {row['method']} | {num('time_limit_s', '.0f')} s | "
                          f"{num('first_plan_s', '.1f')} s | {num('profit_10s')} | {num('profit_60s')} | "
-                         f"{num('profit_300s')} | {num('profit')} | {num('of_best_known', '.2%')} | {num('bound')} | "
+                         f"{num('profit_300s')} | {num('profit')} | {num('of_best_known', '.2%')} | {num('bound')}"
+                         f"{' (' + row['bound_kind'] + ')' if row.get('bound_kind') else ''} | "
                          f"{num('of_bound', '.2%')} | {num('peak_mb')} |")
     (RESULTS / "anytime.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 

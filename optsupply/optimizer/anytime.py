@@ -24,10 +24,15 @@ size limit skips phases 2-4: disjoint product groups are re-planned on two
 threads, each its own small model, against shares of the free capacities
 (:mod:`optsupply.optimizer.parallel`), from the start plan.
 
-On a second core, HiGHS runs the whole MIP from the polished plan in its own
-process (:class:`~optsupply.optimizer.highs.worker.SearchWorker`): its dual
-bound is the plan's ``best_bound`` and the search adopts any better plan it
-finds. A worker that dies costs only its bound.
+On a second core, the whole model runs in its own process
+(:class:`~optsupply.optimizer.highs.worker.SearchWorker`): first its LP
+relaxation (``bound_kind`` ``lp``), then HiGHS's MIP from the polished plan
+(``root_cuts`` during its root node, ``mip`` once it branches). Its best bound
+is the plan's ``best_bound`` and the search adopts any better plan it finds. A
+search by product groups of a model of at most :data:`LAGRANGIAN_MAX_COLUMNS`
+gets a Lagrangian bound from the second core instead
+(:class:`~optsupply.optimizer.bound_worker.LagrangianWorker`, ``lagrangian``)
+and searches on one thread. A worker that dies costs only its bound.
 
 ``work_limit`` (a number of neighbourhoods) replaces the clock inside the
 search: every sub-MIP stops at a node limit instead of a time limit, so the

@@ -120,3 +120,28 @@ def test_a_broken_uplift_link_puts_a_bound_below_an_optimum(monkeypatch, proven_
     if _lp(ops.Scenario.load(INSTANCES / "tiny")) < tiny - rel * abs(tiny):
         below.append("tiny")
     assert below
+
+
+def _optimum_of(sc: ops.Scenario, links: bool) -> tuple[float, float]:
+    """(MIP optimum, LP bound) of ``sc`` with or without the uplift links, HiGHS to a 1e-7 gap."""
+    d = prepare(sc)
+    d.uplift_links = links
+    m, _ = build_model(sc, d)
+    cm = CompiledModel(m, SolveOptions(threads=1, seed=0, mip_gap=1e-7))
+    r = cm.run(120.0)
+    assert r.status == "optimal"
+    cm.set_integer(False)
+    return r.objective, cm.solve_lp()[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_uplift_links_keep_every_optimum_of_the_model_without_them(seed: int) -> None:
+    """The links are valid inequalities: the model with them has the same optimum as the model without
+    them (solved to optimality on generated xsmall instances), and its LP bound stays above that optimum."""
+    from optsupply.scenario.generate import generate
+
+    sc = generate("xsmall", seed)
+    without, lp_without = _optimum_of(sc, links=False)
+    with_links, lp_with = _optimum_of(sc, links=True)
+    assert with_links == pytest.approx(without, rel=1e-6)
+    assert without - 1e-6 * abs(without) <= lp_with <= lp_without + 1e-6 * abs(lp_without)
