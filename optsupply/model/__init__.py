@@ -41,12 +41,15 @@ def estimated_columns(d: ModelData) -> int:
     """About how many columns (variables) the model of ``d`` gets, counted from its index sets before it is built.
 
     Shipments, orders (and their set-ups), stock, sales, each new product's
-    launch periods and launched/total demand, and each ad response's spend,
-    uplift and segments per period. It errs on the high side (by up to a
+    launch periods and launched/total demand (and, when it can be featured,
+    its slot split by launch period), and each ad response's spend, uplift and
+    segments per period. It errs on the high side (by up to a
     third on the generated sizes).
     """
     H = d.H
     launch = sum(d.window[p][1] - d.window[p][0] + 1 + 2 * H for p in d.new)
+    if d.slots:  # a featured new product's slot split by launch period (model/links.py)
+        launch += sum(H * (d.window[p][1] - d.window[p][0] + 1) for p in d.new if d.lift[p] > 0)
     ads = sum(H * (3 + (len(curve.breakpoints) - 1 + curve.n_convex if curve.n_convex else 0))
               for curve in d.curves.values())
     return len(d.ship) + 2 * len(d.orders) + len(d.stock) + len(d.sell) + launch + ads

@@ -19,7 +19,7 @@ so a time limit, Ctrl-C or a crash never loses it):
    drawn by adaptive weights and sized by how fast HiGHS closes them.
 
 A scenario whose whole model would pass :data:`GROUPS_FROM_COLUMNS` columns
-(``instances/large``: about 1.07 million; its LP alone takes minutes) or the
+(``instances/large``: about 1.18 million; its LP alone takes minutes) or the
 size limit skips phases 2-4: disjoint product groups are re-planned on two
 threads, each its own small model, against shares of the free capacities
 (:mod:`optsupply.optimizer.parallel`), from the start plan.
@@ -75,7 +75,7 @@ NODE_LIMIT = 200  # branch-and-bound nodes per sub-MIP with a work limit
 EMIT_EVERY = 5.0  # seconds between two plans handed to on_plan (at least 4x what making one costs)
 GROUPS_FROM_COLUMNS = 300_000  # beyond this (estimated) size product groups are searched, one model each
 WORKER_MAX_COLUMNS = 400_000  # the worker holds a second copy of the model: not beyond this size
-# The bound process builds every group's relaxation before its first bound: on `large` (1.07M estimated
+# The bound process builds every group's relaxation before its first bound: on `large` (1.18M estimated
 # columns) that took 389 s and gave a bound 69 % above the best plan, at the cost of one of the search's two
 # threads; so only models up to this size (built in about half of that) get it
 LAGRANGIAN_MAX_COLUMNS = 600_000
@@ -258,9 +258,13 @@ def _by_groups(run: _Run, sc: Scenario, opts: SolveOptions, deadline: float, why
     else:
         from optsupply.optimizer.bound_worker import LagrangianWorker
 
-        bound = LagrangianWorker(sc, left, group_size=GROUP_SIZE, lower=run.best.profit, seed=int(opts.seed or 0))
-        run.worker_note = "running"
-        run.report("worker", run.best.profit, None, force=True, pid=bound.pid)
+        try:
+            bound = LagrangianWorker(sc, left, group_size=GROUP_SIZE, lower=run.best.profit, seed=int(opts.seed or 0))
+        except (OptsupplyError, OSError) as exc:  # the scenario could not be handed over: the search goes on alone
+            run.worker_note = f"not started ({exc})"
+        else:
+            run.worker_note = "running"
+            run.report("worker", run.best.profit, None, force=True, pid=bound.pid)
     threads = max(1, min(2, available_cores()) - (bound is not None))
 
     def heard(line: dict) -> None:  # each batch of the group search: the bound process's news on the line

@@ -16,7 +16,7 @@ evaluated). It sends back, on its stdout:
   tightened by presolve and cut rounds) and in branch and bound (``"mip"``);
 * ``("incumbent", objective, x)``: each improving solution HiGHS finds (the
   search adopts it when it beats its own: a second search strategy);
-* ``("done", value)``: the run ended (its final bound, or None).
+* ``("done", value, bound_kind)``: the run ended (its final bound, or None).
 
 The worker ignores Ctrl-C (the search, in the main process, decides what
 happens) and is stopped by :meth:`SearchWorker.stop`. A worker that dies
