@@ -44,6 +44,7 @@ def test_the_lagrangian_bound_process_sends_valid_improving_bounds_and_cleans_up
     assert not folder.exists()  # the scenario copy is removed with the process
 
 
+@pytest.mark.slow
 def test_a_search_by_groups_reports_the_lagrangian_bound(monkeypatch):
     """A scenario whose model counts as too large for one search is planned by product groups; the second core
     computes the Lagrangian bound, and the plan's kpis carry it (above the optimum, labelled ``lagrangian``)."""
