@@ -20,7 +20,7 @@ from optsupply.plan.check_derive import (
     stock_trajectory,
 )
 from optsupply.plan.check_tables import Ctx, differs, exceeds, fmt, lookup
-from optsupply.plan.core import PLAN_STATUSES, SOLVER_PLAN_STATUSES, STATUSES
+from optsupply.plan.core import BOUND_KINDS, PLAN_STATUSES, SOLVER_PLAN_STATUSES, STATUSES
 
 # ---------------------------------------------------------------------- profit
 
@@ -163,8 +163,14 @@ def check_kpis(ctx: Ctx) -> None:
 
 
 def _check_gap(ctx: Ctx, kpis: dict[str, Any]) -> None:
-    """best_bound ≥ objective (maximisation) and mip_gap = |best_bound − objective| / |objective| (or / |best_bound|)."""
+    """best_bound ≥ objective (maximisation), mip_gap = |best_bound − objective| / |objective| (or / |best_bound|),
+    and a ``bound_kind``, when given, one of :data:`BOUND_KINDS` and only beside a bound."""
     objective, bound, gap = (_number(kpis.get(k)) for k in ("objective", "best_bound", "mip_gap"))
+    kind = kpis.get("bound_kind")
+    if kind is not None and kind not in BOUND_KINDS:
+        ctx.add(f"kpis bound_kind is {kind!r}, not one of {', '.join(BOUND_KINDS)}")
+    if kind is not None and bound is None:
+        ctx.add(f"kpis bound_kind is {kind!r}, but there is no best_bound")
     if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
         return
     if exceeds(objective, bound, ctx.tol):

@@ -542,6 +542,15 @@ def test_mip_gap_must_match_bound_and_objective(tiny: ops.Scenario, plan: HandPl
     assert_reported(check_plan(tiny, plan), "best_bound 500 is below the objective")
 
 
+def test_bound_kind_must_name_a_known_bound_beside_one(tiny: ops.Scenario, plan: HandPlan) -> None:
+    plan.kpis.update(best_bound=510.0, mip_gap=(510.0 - 502.75) / 502.75, bound_kind="root_cuts")
+    assert check_plan(tiny, plan) == []
+    plan.kpis.update(bound_kind="guess")
+    assert_reported(check_plan(tiny, plan), "kpis bound_kind is 'guess', not one of lp, root_cuts, mip, lagrangian")
+    plan.kpis.update(best_bound=None, mip_gap=None, bound_kind="lp")
+    assert_reported(check_plan(tiny, plan), "kpis bound_kind is 'lp', but there is no best_bound")
+
+
 def test_status_without_a_plan_is_reported(tiny: ops.Scenario, plan: HandPlan) -> None:
     plan.kpis["status"] = "infeasible"
     assert_reported(check_plan(tiny, plan), "status is 'infeasible'")
